@@ -1,0 +1,84 @@
+# C-facing build of DeviceStateTimes: libdevstate.so / libdevstate.a from the SwiftPM
+# objects, pkg-config files, install, the demo and every test. See README.md.
+
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+SWIFT ?= swift
+SWIFT_STATIC ?= $(shell dirname $$(dirname $$(command -v swiftc)))/lib/swift_static/linux
+BUILD := build
+STAGE := $(abspath $(BUILD)/stage)
+SCRATCH := .build-lib
+
+HEADER := CShim/include/devstate/devstate.h
+version_part = $(shell sed -n 's/^\#define DEVSTATE_VERSION_$(1) \([0-9]*\)$$/\1/p' $(HEADER))
+VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+ABI := $(shell sed -n 's/^\#define DEVSTATE_ABI_VERSION \([0-9]*\)$$/\1/p' $(HEADER))
+SONAME := libdevstate.so.$(ABI)
+
+LIB_SOURCES := $(wildcard Sources/DeviceStateTimes/*.swift CShim/*.c CShim/include/*.h CShim/include/*/*.h CShim/include/module.modulemap Package.swift)
+SHARED := $(BUILD)/lib/libdevstate.so.$(VERSION)
+STATIC := $(BUILD)/lib/libdevstate.a
+
+.PHONY: all lib deps install demo test test-swift test-c check-symbols clean
+all: lib
+
+# Debian packages the build and the tests need; installed only when missing.
+APT_PACKAGES := libjson-c-dev pkg-config libglib2.0-dev gcc g++ binutils valgrind
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lib: $(SHARED) $(STATIC)
+
+$(BUILD)/.objects: $(LIB_SOURCES)
+	$(SWIFT) build -c release --scratch-path $(SCRATCH) --target DeviceStateTimes
+	mkdir -p $(BUILD)
+	touch $@
+
+# -static-stdlib: the .so carries the Swift runtime (no libswiftCore at run time, no RUNPATH);
+# the version script exports devstate_* only. lld (gold leaves local Swift symbols in .dynsym).
+$(SHARED): $(BUILD)/.objects CShim/devstate.map
+	mkdir -p $(BUILD)/lib
+	swiftc -use-ld=lld -emit-library -static-stdlib -o $@ \
+	  $(SCRATCH)/release/DeviceStateTimes.build/*.o $(SCRATCH)/release/CShim.build/*.o \
+	  -ljson-c -Xlinker -soname=$(SONAME) -Xlinker --version-script=CShim/devstate.map
+	ln -sf libdevstate.so.$(VERSION) $(BUILD)/lib/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/lib/libdevstate.so
+
+$(STATIC): $(BUILD)/.objects
+	mkdir -p $(BUILD)/lib
+	rm -f $@
+	ar rcs $@ $(SCRATCH)/release/DeviceStateTimes.build/*.o $(SCRATCH)/release/CShim.build/*.o
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include/devstate $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 CShim/include/devstate/devstate.h CShim/include/devstate/qemu-hooks.h $(DESTDIR)$(PREFIX)/include/devstate/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libdevstate.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libdevstate.so
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	for pc in devstate devstate-static; do \
+	  sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@SWIFT_STATIC@|$(SWIFT_STATIC)|' \
+	    pkgconfig/$$pc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; \
+	done
+
+# The tests and the demo link against a staged install, exactly as a host would.
+stage: lib
+	$(MAKE) --no-print-directory install PREFIX=$(STAGE) >/dev/null
+
+demo: deps
+	$(MAKE) --no-print-directory stage
+	mkdir -p $(BUILD)/demo
+	gcc -std=c11 -Wall -Wextra -Werror -pedantic -o $(BUILD)/demo/replay-pc examples/replay-pc.c \
+	  $$(PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config --cflags --libs devstate)
+	$(BUILD)/demo/replay-pc
+
+test: deps
+	$(MAKE) --no-print-directory stage
+	scripts/run-tests.sh
+
+clean:
+	rm -rf $(BUILD) $(SCRATCH)

@@ -1,0 +1,54 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "DeviceStateTimes",
+    products: [
+        // libdevstate.so / libdevstate.a for C hosts are linked by the Makefile
+        // from this product's objects (version script, -static-stdlib).
+        .library(name: "DeviceStateTimes", targets: ["DeviceStateTimes"]),
+        .executable(name: "devstate", targets: ["devstate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CShim",
+            path: "CShim",
+            exclude: ["README.md"],
+            publicHeadersPath: "include",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden"])]
+        ),
+        .systemLibrary(
+            name: "CJSONC",
+            path: "Sources/CJSONC",
+            pkgConfig: "json-c",
+            providers: [.apt(["libjson-c-dev"])]
+        ),
+        .target(
+            name: "DeviceStateTimes",
+            dependencies: ["CShim", "CJSONC"]
+        ),
+        .target(
+            name: "DevstateTrace",
+            dependencies: ["DeviceStateTimes"]
+        ),
+        .executableTarget(
+            name: "devstate",
+            dependencies: [
+                "DeviceStateTimes",
+                "DevstateTrace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "DevstateCLITests",
+            dependencies: ["DevstateTrace", "DeviceStateTimes"]
+        ),
+        .testTarget(
+            name: "DeviceStateTimesTests",
+            dependencies: ["DeviceStateTimes", "CShim", "CJSONC"]
+        ),
+    ]
+)

@@ -1,0 +1,87 @@
+import CJSONC
+import CShim
+
+/// Keys of a `DeviceSaveStateTime` object, in the order QMP writes them. Static storage lets
+/// json-c keep the pointers instead of duplicating each key per entry.
+private enum Key {
+    static let name: StaticString = "name"
+    static let instanceID: StaticString = "instance-id"
+    static let saveTime: StaticString = "save-time"
+    static let handler: StaticString = "handler"
+}
+
+extension Snapshot {
+    /// The `device-state-times` value query-migrate would return for this run: compact (one line,
+    /// no spaces) or pretty (two-space indentation).
+    public func json(pretty: Bool = false) throws(DeviceStateError) -> String {
+        try withJSON(pretty: pretty) { text, _ in String(cString: text) }
+    }
+
+    /// Builds the document with json-c and lends its text (NUL-terminated, and its length).
+    func withJSON<R>(pretty: Bool, _ body: (UnsafePointer<CChar>, Int) -> R) throws(DeviceStateError) -> R {
+        guard let array = json_object_new_array_ext(Int32(clamping: count)) else {
+            throw .noMemory
+        }
+        defer { json_object_put(array) }
+        for position in indices {
+            guard let object = makeObject(for: record(at: position)) else { throw .noMemory }
+            if json_object_array_add(array, object) != 0 {
+                json_object_put(object)
+                throw .noMemory
+            }
+        }
+        var flags = JSON_C_TO_STRING_NOSLASHESCAPE
+        flags |= pretty ? (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) : JSON_C_TO_STRING_PLAIN
+        var length = 0
+        guard let text = json_object_to_json_string_length(array, flags, &length) else {
+            throw .json
+        }
+        return body(text, length)
+    }
+
+    private func makeObject(for record: EntryRecord) -> OpaquePointer? {
+        guard let object = json_object_new_object() else { return nil }
+        let members: [(StaticString, OpaquePointer?)] = [
+            (Key.name, makeName(name(of: record))),
+            (Key.instanceID, json_object_new_int64(Int64(record.instanceID))),
+            (Key.saveTime, json_object_new_uint64(record.saveTime)),
+        ] + (record.flags == DEVSTATE_ENTRY_HANDLER ? [(Key.handler, json_object_new_boolean(1))] : [])
+        var complete = true
+        for (key, value) in members {
+            guard complete, let value else {
+                json_object_put(value)
+                complete = false
+                continue
+            }
+            let keyPointer = UnsafeRawPointer(key.utf8Start).assumingMemoryBound(to: CChar.self)
+            let added = json_object_object_add_ex(
+                object, keyPointer, value,
+                UInt32(JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY))
+            if added != 0 {
+                json_object_put(value)
+                complete = false
+            }
+        }
+        guard complete else {
+            json_object_put(object)
+            return nil
+        }
+        return object
+    }
+
+    /// A JSON string for the recorded bytes. Invalid UTF-8 is repaired with U+FFFD per maximal
+    /// invalid subsequence, which is what QEMU's QMP writer does; valid names pass unchanged.
+    private func makeName(_ bytes: UnsafeBufferPointer<UInt8>) -> OpaquePointer? {
+        if String(validating: bytes, as: UTF8.self) != nil {
+            return bytes.withMemoryRebound(to: CChar.self) {
+                json_object_new_string_len($0.baseAddress, Int32($0.count))
+            }
+        }
+        var repaired = String(decoding: bytes, as: UTF8.self)
+        return repaired.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) {
+                json_object_new_string_len($0.baseAddress, Int32($0.count))
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs every test suite against the staged install (make stage) and closes with
+# "total: N passed, N failed". Exits non-zero if any suite failed or printed no count.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+STAGE=${STAGE:-$PWD/build/stage}
+OUT=build/tests
+mkdir -p "$OUT"
+export PKG_CONFIG_PATH="$STAGE/lib/pkgconfig"
+CFLAGS_STRICT=(-Wall -Wextra -Werror -pedantic -ITests/c -Iexamples)
+total_passed=0
+total_failed=0
+broken=()
+
+# Adds a suite's "name: N passed, N failed" line(s) to the totals.
+tally() {
+    local suite=$1 log=$2 status=$3 line p f
+    line=$(grep -E '^[A-Za-z0-9_+-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "$suite: printed no count (exit $status)"; tail -n 20 "$log"
+        broken+=("$suite"); total_failed=$((total_failed + 1)); return
+    fi
+    p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+    total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        broken+=("$suite"); total_failed=$((total_failed + 1))
+    fi
+    echo "$suite → $line"
+}
+
+run_suite() { # name, command...
+    local suite=$1; shift
+    local log="$OUT/$suite.log"
+    "$@" >"$log" 2>&1
+    local status=$?
+    tally "$suite" "$log" "$status"
+    [ "$status" -eq 0 ] || { echo "--- $suite failed, last lines:"; tail -n 30 "$log"; }
+}
+
+# Swift Testing prints "Test run with N tests in M suites passed|failed ..."; turn it into a count.
+swift_suite() { # name, swift test args...
+    local suite=$1; shift
+    local log="$OUT/$suite.log"
+    swift test "$@" >"$log" 2>&1
+    local status=$?
+    local n issues
+    n=$(grep -Eo 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -Eo '[0-9]+')
+    issues=$(grep -Eo 'with [0-9]+ issues?' "$log" | tail -n 1 | grep -Eo '[0-9]+')
+    if [ -n "$n" ]; then
+        local failed=$(grep -c '✘ Test .* failed' "$log")
+        echo "$suite: $((n - failed)) passed, $failed failed" >>"$log"
+    fi
+    tally "$suite" "$log" "$status"
+    [ "$status" -eq 0 ] || { echo "--- $suite failed, last lines:"; grep -E '✘|error' "$log" | head -n 40; }
+}
+
+echo "== Swift unit tests"
+swift_suite swift
+echo "== Swift concurrency tests under ThreadSanitizer"
+swift_suite swift-tsan --sanitize=thread --scratch-path .build-tsan --filter Concurrency
+
+echo "== C tests: gcc -std=c11 and g++, shared (pkg-config devstate) and static (devstate-static)"
+for t in abi replay json stress; do
+    for lang in c11 cxx; do
+        for link in shared static; do
+            pc=devstate; [ $link = static ] && pc=devstate-static
+            bin="$OUT/$t-$lang-$link"
+            if [ $lang = c11 ]; then cc=(gcc -std=c11); else cc=(g++ -x c++ -std=c++17); fi
+            if ! "${cc[@]}" "${CFLAGS_STRICT[@]}" -o "$bin" "Tests/c/test_$t.c" \
+                    $(pkg-config --cflags --libs $pc json-c) >"$bin.compile.log" 2>&1; then
+                echo "$t-$lang-$link: does not compile"; cat "$bin.compile.log"
+                broken+=("$t-$lang-$link"); total_failed=$((total_failed + 1)); continue
+            fi
+            run_suite "$t-$lang-$link" env -u LD_LIBRARY_PATH "$bin"
+        done
+    done
+done
+
+echo "== C tests under AddressSanitizer with leak detection"
+for t in abi replay json stress; do
+    bin="$OUT/$t-asan"
+    gcc -std=c11 "${CFLAGS_STRICT[@]}" -g -fsanitize=address -fno-omit-frame-pointer -o "$bin" \
+        "Tests/c/test_$t.c" $(pkg-config --cflags --libs devstate json-c)
+    run_suite "$t-asan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 "$bin"
+done
+
+echo "== Library checks"
+run_suite library-checks scripts/check-library.sh "$STAGE"
+
+echo
+if [ ${#broken[@]} -gt 0 ]; then echo "failing suites: ${broken[*]}"; fi
+echo "total: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
