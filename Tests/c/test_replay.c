@@ -152,6 +152,7 @@ int main(void)
     CHECK_INT(devstate_qemu_device_state_times(&list), DEVSTATE_OK);
     check_list(list, 100);
     check_list(info.device_state_times, 0);
+    devstate_qapi_list_free(list);
     CHECK_INT(devstate_snapshot_qapi_list(snapshot, &list), DEVSTATE_OK);
     check_list(list, 0);
     devstate_qapi_list_free(list);
