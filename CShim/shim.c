@@ -1,20 +1,31 @@
+#include <sched.h>
+
 #include "devstate_shim.h"
 
 devstate_shim_lock *devstate_shim_lock_new(void)
 {
-    devstate_shim_lock *lock = malloc(sizeof(*lock));
-
-    if (lock && pthread_mutex_init(&lock->mutex, NULL) != 0) {
-        free(lock);
-        lock = NULL;
-    }
-    return lock;
+    return calloc(1, sizeof(devstate_shim_lock));
 }
 
 void devstate_shim_lock_free(devstate_shim_lock *lock)
 {
-    if (lock) {
-        pthread_mutex_destroy(&lock->mutex);
-        free(lock);
+    free(lock);
+}
+
+/* The contended path of devstate_shim_lock_acquire(): spin on reads, then yield. */
+void devstate_shim_lock_wait(devstate_shim_lock *lock)
+{
+    for (;;) {
+        int spins;
+
+        for (spins = 0; spins < 128 && __atomic_load_n(&lock->held, __ATOMIC_RELAXED); spins++) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        if (!__atomic_exchange_n(&lock->held, 1, __ATOMIC_ACQUIRE)) {
+            return;
+        }
+        sched_yield();
     }
 }

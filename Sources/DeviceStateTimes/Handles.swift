@@ -6,7 +6,7 @@ import CShim
 enum Handles {
     nonisolated(unsafe) private static let lock: UnsafeMutablePointer<devstate_shim_lock> = {
         guard let lock = devstate_shim_lock_new() else {
-            fatalError("DeviceStateTimes: cannot allocate a mutex")
+            fatalError("DeviceStateTimes: cannot allocate a lock")
         }
         return lock
     }()

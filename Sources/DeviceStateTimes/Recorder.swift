@@ -35,6 +35,35 @@ struct EntryRecord {
 
 enum RunState {
     case never, open, ended
+    /// Freed through the C ABI: every call is refused until the recorder is reissued.
+    case retired
+}
+
+/// A recorder's mutable state. It lives behind a pointer so that the hot path reads and writes
+/// plain memory under the recorder's lock, without the dynamic exclusivity checks that Swift
+/// puts on a class's stored `var`s.
+struct RecorderState {
+    var entries: UnsafeMutablePointer<EntryRecord>?
+    var entryCapacity = 0
+    var count = 0
+    var arena: UnsafeMutablePointer<UInt8>?
+    var arenaCapacity = 0
+    var arenaUsed = 0
+    var skippedZero: UInt64 = 0
+    var dropped: UInt64 = 0
+    var run: UInt64 = 0
+    var phase = RunState.never
+
+    mutating func releaseStorage() {
+        devstate_shim_free(entries)
+        devstate_shim_free(arena)
+        entries = nil
+        arena = nil
+        entryCapacity = 0
+        arenaCapacity = 0
+        count = 0
+        arenaUsed = 0
+    }
 }
 
 /// Records per-device save times for one run at a time.
@@ -44,18 +73,8 @@ enum RunState {
 /// records from its migration thread and queries from its main loop.
 public final class Recorder: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<devstate_shim_lock>
-    private var entries: UnsafeMutablePointer<EntryRecord>?
-    private var entryCapacity = 0
-    private var count = 0
-    private var arena: UnsafeMutablePointer<UInt8>?
-    private var arenaCapacity = 0
-    private var arenaUsed = 0
-    private var skippedZero: UInt64 = 0
-    private var dropped: UInt64 = 0
-    private var run: UInt64 = 0
-    private var state = RunState.never
-    /// False once freed through the C ABI; such a recorder refuses every call.
-    private var isLive = true
+    /// Guarded by `lock`.
+    private let state: UnsafeMutablePointer<RecorderState>
     /// Most entries one run keeps; further records are dropped and counted.
     let maxEntries: Int
     let isDefault: Bool
@@ -75,9 +94,11 @@ public final class Recorder: @unchecked Sendable {
 
     init(isDefault: Bool, maxEntries: Int = Int(DEVSTATE_MAX_ENTRIES)) {
         guard let lock = devstate_shim_lock_new() else {
-            fatalError("DeviceStateTimes: cannot allocate a mutex")
+            fatalError("DeviceStateTimes: cannot allocate a lock")
         }
         self.lock = lock
+        state = .allocate(capacity: 1)
+        state.initialize(to: RecorderState())
         self.isDefault = isDefault
         self.maxEntries = max(0, maxEntries)
     }
@@ -90,24 +111,17 @@ public final class Recorder: @unchecked Sendable {
     }
 
     deinit {
-        releaseStorage()
+        state.pointee.releaseStorage()
+        state.deinitialize(count: 1)
+        state.deallocate()
         devstate_shim_lock_free(lock)
     }
 
-    private func releaseStorage() {
-        devstate_shim_free(entries)
-        devstate_shim_free(arena)
-        entries = nil
-        arena = nil
-        entryCapacity = 0
-        arenaCapacity = 0
-    }
-
     @inline(__always)
-    private func locked<R>(_ body: () -> R) -> R {
+    private func locked<R>(_ body: (inout RecorderState) -> R) -> R {
         devstate_shim_lock_acquire(lock)
         defer { devstate_shim_lock_release(lock) }
-        return body()
+        return body(&state.pointee)
     }
 
     // MARK: lifecycle
@@ -118,14 +132,14 @@ public final class Recorder: @unchecked Sendable {
     }
 
     func beginRunStatus() -> Int32 {
-        locked {
-            guard isLive else { return DEVSTATE_ERR_INVALID_HANDLE }
-            count = 0
-            arenaUsed = 0
-            skippedZero = 0
-            dropped = 0
-            run &+= 1
-            state = .open
+        locked { state in
+            guard state.phase != .retired else { return DEVSTATE_ERR_INVALID_HANDLE }
+            state.count = 0
+            state.arenaUsed = 0
+            state.skippedZero = 0
+            state.dropped = 0
+            state.run &+= 1
+            state.phase = .open
             return DEVSTATE_OK
         }
     }
@@ -137,34 +151,31 @@ public final class Recorder: @unchecked Sendable {
     }
 
     func endRunStatus() -> Int32 {
-        locked {
-            guard isLive else { return DEVSTATE_ERR_INVALID_HANDLE }
-            guard state == .open else { return DEVSTATE_ERR_NO_RUN }
-            state = .ended
-            return DEVSTATE_OK
+        locked { state in
+            switch state.phase {
+            case .retired: return DEVSTATE_ERR_INVALID_HANDLE
+            case .open:
+                state.phase = .ended
+                return DEVSTATE_OK
+            case .never, .ended: return DEVSTATE_ERR_NO_RUN
+            }
         }
     }
 
     /// Marks the recorder freed (C ABI) and releases its storage. False if it already was.
     func retire() -> Bool {
-        locked {
-            guard isLive else { return false }
-            isLive = false
-            releaseStorage()
-            count = 0
-            arenaUsed = 0
+        locked { state in
+            guard state.phase != .retired else { return false }
+            state.releaseStorage()
+            state.phase = .retired
             return true
         }
     }
 
     /// Brings a retired recorder back as a new, empty one.
     func revive() {
-        locked {
-            isLive = true
-            state = .never
-            run = 0
-            skippedZero = 0
-            dropped = 0
+        locked { state in
+            state = RecorderState()
         }
     }
 
@@ -217,46 +228,53 @@ public final class Recorder: @unchecked Sendable {
                 saveTime: UInt64, flags: UInt32) -> Int32 {
         devstate_shim_lock_acquire(lock)
         defer { devstate_shim_lock_release(lock) }
-        guard isLive else { return DEVSTATE_ERR_INVALID_HANDLE }
-        guard state == .open else { return DEVSTATE_ERR_NO_RUN }
+        let state = self.state
+        guard state.pointee.phase == .open else {
+            return state.pointee.phase == .retired ? DEVSTATE_ERR_INVALID_HANDLE : DEVSTATE_ERR_NO_RUN
+        }
         guard saveTime != 0 else {
-            skippedZero &+= 1
+            state.pointee.skippedZero &+= 1
             return DEVSTATE_SKIPPED_ZERO
         }
+        let count = state.pointee.count
         guard count < maxEntries else {
-            dropped &+= 1
+            state.pointee.dropped &+= 1
             return DEVSTATE_ERR_FULL
         }
-        if count == entryCapacity, !growEntries() { return DEVSTATE_ERR_NOMEM }
-        let needed = arenaUsed + length + 1
-        if needed > arenaCapacity, !growArena(toHold: needed) { return DEVSTATE_ERR_NOMEM }
-        let destination = arena.unsafelyUnwrapped + arenaUsed
-        destination.update(from: name, count: length)
+        if count == state.pointee.entryCapacity,
+           !Self.growEntries(&state.pointee, limit: maxEntries) { return DEVSTATE_ERR_NOMEM }
+        // Bounded by maxEntries × 256 bytes, far from overflowing.
+        let offset = state.pointee.arenaUsed
+        let needed = offset &+ length &+ 1
+        if needed > state.pointee.arenaCapacity,
+           !Self.growArena(&state.pointee, toHold: needed) { return DEVSTATE_ERR_NOMEM }
+        let destination = state.pointee.arena.unsafelyUnwrapped + offset
+        devstate_shim_memcpy(destination, name, length)
         destination[length] = 0
-        (entries.unsafelyUnwrapped + count).initialize(to: EntryRecord(
-            nameOffset: UInt32(truncatingIfNeeded: arenaUsed),
+        (state.pointee.entries.unsafelyUnwrapped + count).initialize(to: EntryRecord(
+            nameOffset: UInt32(truncatingIfNeeded: offset),
             nameLength: UInt32(truncatingIfNeeded: length),
             instanceID: instanceID, flags: flags, saveTime: saveTime))
-        arenaUsed = needed
-        count += 1
+        state.pointee.arenaUsed = needed
+        state.pointee.count = count &+ 1
         return DEVSTATE_OK
     }
 
-    private func growEntries() -> Bool {
-        let newCapacity = min(maxEntries, max(64, entryCapacity * 2))
+    private static func growEntries(_ state: inout RecorderState, limit: Int) -> Bool {
+        let newCapacity = min(limit, max(64, state.entryCapacity * 2))
         let bytes = newCapacity * MemoryLayout<EntryRecord>.stride
-        guard let raw = devstate_shim_realloc(entries, bytes) else { return false }
-        entries = raw.bindMemory(to: EntryRecord.self, capacity: newCapacity)
-        entryCapacity = newCapacity
+        guard let raw = devstate_shim_realloc(state.entries, bytes) else { return false }
+        state.entries = raw.bindMemory(to: EntryRecord.self, capacity: newCapacity)
+        state.entryCapacity = newCapacity
         return true
     }
 
-    private func growArena(toHold needed: Int) -> Bool {
-        var newCapacity = max(4096, arenaCapacity)
+    private static func growArena(_ state: inout RecorderState, toHold needed: Int) -> Bool {
+        var newCapacity = max(4096, state.arenaCapacity)
         while newCapacity < needed { newCapacity *= 2 }
-        guard let raw = devstate_shim_realloc(arena, newCapacity) else { return false }
-        arena = raw.bindMemory(to: UInt8.self, capacity: newCapacity)
-        arenaCapacity = newCapacity
+        guard let raw = devstate_shim_realloc(state.arena, newCapacity) else { return false }
+        state.arena = raw.bindMemory(to: UInt8.self, capacity: newCapacity)
+        state.arenaCapacity = newCapacity
         return true
     }
 
@@ -276,31 +294,32 @@ public final class Recorder: @unchecked Sendable {
     func snapshot(status: inout Int32) -> Snapshot? {
         while true {
             var sizes = (entries: 0, bytes: 0)
-            status = locked {
-                guard isLive else { return DEVSTATE_ERR_INVALID_HANDLE }
-                guard state != .never else { return DEVSTATE_ERR_EMPTY }
-                sizes = (count, arenaUsed)
-                return DEVSTATE_OK
+            status = locked { state in
+                switch state.phase {
+                case .retired: return DEVSTATE_ERR_INVALID_HANDLE
+                case .never: return DEVSTATE_ERR_EMPTY
+                case .open, .ended:
+                    sizes = (state.count, state.arenaUsed)
+                    return DEVSTATE_OK
+                }
             }
             guard status == DEVSTATE_OK else { return nil }
             guard var storage = SnapshotStorage(entries: sizes.entries, bytes: sizes.bytes) else {
                 status = DEVSTATE_ERR_NOMEM
                 return nil
             }
-            let copied: Snapshot? = locked {
-                guard isLive, state != .never else { return nil }
-                guard count <= sizes.entries, arenaUsed <= sizes.bytes else { return nil }
-                storage.fill(entries: entries, count: count, arena: arena, bytes: arenaUsed)
-                return Snapshot(storage: storage, skippedZero: skippedZero, dropped: dropped,
-                                run: run, isComplete: state == .ended)
+            let copied: Snapshot? = locked { state in
+                guard state.phase == .open || state.phase == .ended,
+                      state.count <= sizes.entries, state.arenaUsed <= sizes.bytes else { return nil }
+                storage.fill(entries: state.entries, count: state.count, arena: state.arena,
+                             bytes: state.arenaUsed)
+                return Snapshot(storage: storage, skippedZero: state.skippedZero,
+                                dropped: state.dropped, run: state.run,
+                                isComplete: state.phase == .ended)
             }
             if let copied { return copied }
+            // The run grew, was reset or the recorder was freed meanwhile: size it again.
             storage.release()
-            let stillValid = locked { isLive && state != .never }
-            if !stillValid {
-                status = isLive ? DEVSTATE_ERR_EMPTY : DEVSTATE_ERR_INVALID_HANDLE
-                return nil
-            }
         }
     }
 }
