@@ -19,7 +19,7 @@ LIB_SOURCES := $(wildcard Sources/DeviceStateTimes/*.swift CShim/*.c CShim/inclu
 SHARED := $(BUILD)/lib/libdevstate.so.$(VERSION)
 STATIC := $(BUILD)/lib/libdevstate.a
 
-.PHONY: all lib deps install demo test test-swift test-c check-symbols clean
+.PHONY: all lib deps install stage demo test bench clean
 all: lib
 
 # Debian packages the build and the tests need; installed only when missing.
@@ -33,8 +33,9 @@ deps:
 
 lib: $(SHARED) $(STATIC)
 
+# DWARF 4 for the C objects: Debian 12's valgrind cannot read the DWARF 5 clang writes by default.
 $(BUILD)/.objects: $(LIB_SOURCES)
-	$(SWIFT) build -c release --scratch-path $(SCRATCH) --target DeviceStateTimes
+	$(SWIFT) build -c release --scratch-path $(SCRATCH) --target DeviceStateTimes -Xcc -gdwarf-4
 	mkdir -p $(BUILD)
 	touch $@
 
@@ -82,3 +83,8 @@ test: deps
 
 clean:
 	rm -rf $(BUILD) $(SCRATCH)
+
+# Regenerates bench/RESULTS.md and bench/record-cost.png.
+bench: deps
+	$(MAKE) --no-print-directory stage
+	bench/run.sh

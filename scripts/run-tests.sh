@@ -87,6 +87,10 @@ for t in abi replay json stress; do
     run_suite "$t-asan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 "$bin"
 done
 
+echo "== Benchmark harness smoke (one iteration, so it cannot rot; figures are not checked)"
+run_suite bench-smoke bash -c 'BENCH_SMOKE=1 bench/run.sh && test -s build/bench-smoke/RESULTS.md \
+    && test -s build/bench-smoke/record-cost.png && echo "bench-smoke: 1 passed, 0 failed"'
+
 echo "== Library checks"
 run_suite library-checks scripts/check-library.sh "$STAGE"
 

@@ -41,27 +41,11 @@ extension Snapshot {
 
     private func makeObject(for record: EntryRecord) -> OpaquePointer? {
         guard let object = json_object_new_object() else { return nil }
-        let members: [(StaticString, OpaquePointer?)] = [
-            (Key.name, makeName(name(of: record))),
-            (Key.instanceID, json_object_new_int64(Int64(record.instanceID))),
-            (Key.saveTime, json_object_new_uint64(record.saveTime)),
-        ] + (record.flags == DEVSTATE_ENTRY_HANDLER ? [(Key.handler, json_object_new_boolean(1))] : [])
-        var complete = true
-        for (key, value) in members {
-            guard complete, let value else {
-                json_object_put(value)
-                complete = false
-                continue
-            }
-            let keyPointer = UnsafeRawPointer(key.utf8Start).assumingMemoryBound(to: CChar.self)
-            let added = json_object_object_add_ex(
-                object, keyPointer, value,
-                UInt32(JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY))
-            if added != 0 {
-                json_object_put(value)
-                complete = false
-            }
-        }
+        let complete = add(Key.name, makeName(name(of: record)), to: object)
+            && add(Key.instanceID, json_object_new_int64(Int64(record.instanceID)), to: object)
+            && add(Key.saveTime, json_object_new_uint64(record.saveTime), to: object)
+            && (record.flags != DEVSTATE_ENTRY_HANDLER
+                || add(Key.handler, json_object_new_boolean(1), to: object))
         guard complete else {
             json_object_put(object)
             return nil
@@ -69,10 +53,23 @@ extension Snapshot {
         return object
     }
 
+    /// Adds `value` under a static key; on failure releases `value` and returns false.
+    private func add(_ key: StaticString, _ value: OpaquePointer?, to object: OpaquePointer) -> Bool {
+        guard let value else { return false }
+        let keyPointer = UnsafeRawPointer(key.utf8Start).assumingMemoryBound(to: CChar.self)
+        let flags = UInt32(JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
+        guard json_object_object_add_ex(object, keyPointer, value, flags) == 0 else {
+            json_object_put(value)
+            return false
+        }
+        return true
+    }
+
     /// A JSON string for the recorded bytes. Invalid UTF-8 is repaired with U+FFFD per maximal
     /// invalid subsequence, which is what QEMU's QMP writer does; valid names pass unchanged.
     private func makeName(_ bytes: UnsafeBufferPointer<UInt8>) -> OpaquePointer? {
-        if String(validating: bytes, as: UTF8.self) != nil {
+        // Device names are almost always ASCII; only others need the full UTF-8 check.
+        if bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil {
             return bytes.withMemoryRebound(to: CChar.self) {
                 json_object_new_string_len($0.baseAddress, Int32($0.count))
             }

@@ -1,0 +1,261 @@
+/*
+ * Record and query cost of three implementations, one per build of this file:
+ *   -DBENCH_OURS      libdevstate (linked shared or static by the Makefile)
+ *   -DBENCH_BASELINE  what the reference patch does in QEMU: per record g_new0 + g_strdup and a
+ *                     tail append to a GLib-allocated list; per query a deep copy of the list,
+ *                     serialized with json-c.
+ * Usage: bench N RUNS MODE, MODE one of
+ *   record  N entries per run, RUNS runs after a warm-up run, in measured_record()
+ *   query   deep copy + JSON of an N-entry run, RUNS times, in measured_query()
+ *   alloc   prints malloc-family calls per record in steady state
+ *   time    prints ns per record and ns per copied entry (median of 7 batches)
+ * callgrind --toggle-collect=measured_record / measured_query counts only the measured work.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "names.h"
+
+#if defined(BENCH_OURS)
+#include <devstate/devstate.h>
+#elif defined(BENCH_BASELINE)
+#include <glib.h>
+#else
+#error "build with -DBENCH_OURS or -DBENCH_BASELINE"
+#endif
+
+/* ---- allocation counter (the executable's definitions serve the libraries too) ---- */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void __libc_free(void *p);
+static long allocations;
+void *malloc(size_t size) { allocations++; return __libc_malloc(size); }
+void *calloc(size_t count, size_t size) { allocations++; return __libc_calloc(count, size); }
+void *realloc(void *p, size_t size) { allocations++; return __libc_realloc(p, size); }
+void *aligned_alloc(size_t a, size_t size) { allocations++; return __libc_memalign(a, size); }
+int posix_memalign(void **out, size_t a, size_t size)
+{
+    allocations++;
+    *out = __libc_memalign(a, size);
+    return *out ? 0 : 12;
+}
+void free(void *p) { __libc_free(p); }
+
+typedef struct input {
+    char name[64];
+    uint32_t instance_id;
+    uint64_t save_time;
+} input;
+
+static input *inputs;
+
+static void make_inputs(size_t n)
+{
+    size_t i;
+
+    inputs = calloc(n, sizeof(*inputs));
+    for (i = 0; i < n; i++) {
+        snprintf(inputs[i].name, sizeof(inputs[i].name), "%s", bench_names[i % BENCH_NAME_COUNT]);
+        inputs[i].instance_id = (uint32_t)(i / BENCH_NAME_COUNT);
+        inputs[i].save_time = i % 6 == 5 ? 0 : 1 + i % 97; /* some entries take 0 us */
+    }
+}
+
+#if defined(BENCH_OURS)
+static devstate_recorder *recorder;
+
+static void setup(void) { devstate_recorder_new(&recorder); }
+
+static void one_run(size_t n)
+{
+    size_t i;
+
+    devstate_run_begin(recorder);
+    for (i = 0; i < n; i++) {
+        devstate_record(recorder, inputs[i].name, inputs[i].instance_id, inputs[i].save_time,
+                        DEVSTATE_ENTRY_VMSD);
+    }
+    devstate_run_end(recorder);
+}
+
+static size_t one_query(void)
+{
+    devstate_snapshot *snapshot = NULL;
+    char *json = NULL;
+    size_t length;
+
+    devstate_snapshot_take(recorder, &snapshot);
+    devstate_snapshot_json(snapshot, DEVSTATE_JSON_COMPACT, &json);
+    length = strlen(json);
+    devstate_json_free(json);
+    devstate_snapshot_free(snapshot);
+    return length;
+}
+#else
+typedef struct entry {
+    char *name;
+    uint32_t instance_id;
+    uint64_t save_time;
+} entry;
+typedef struct entry_list {
+    struct entry_list *next;
+    entry *value;
+} entry_list;
+
+static entry_list *head;
+static entry_list **tail = &head;
+
+static void free_list(entry_list *list)
+{
+    while (list) {
+        entry_list *next = list->next;
+        g_free(list->value->name);
+        g_free(list->value);
+        g_free(list);
+        list = next;
+    }
+}
+
+static void setup(void) {}
+
+static void one_run(size_t n)
+{
+    size_t i;
+
+    free_list(head); /* the reference resets the list at the start of each save */
+    head = NULL;
+    tail = &head;
+    for (i = 0; i < n; i++) {
+        entry_list *node;
+        entry *value;
+
+        if (inputs[i].save_time == 0) {
+            continue;
+        }
+        value = g_new0(entry, 1);
+        value->name = g_strdup(inputs[i].name);
+        value->instance_id = inputs[i].instance_id;
+        value->save_time = inputs[i].save_time;
+        node = g_new0(entry_list, 1);
+        node->value = value;
+        *tail = node;
+        tail = &node->next;
+    }
+}
+
+static size_t one_query(void)
+{
+    entry_list *copy = NULL, **copy_tail = &copy, *node;
+    json_object *array = json_object_new_array();
+    size_t length;
+
+    for (node = head; node; node = node->next) {
+        entry_list *n = g_new0(entry_list, 1);
+        n->value = g_new0(entry, 1);
+        n->value->name = g_strdup(node->value->name);
+        n->value->instance_id = node->value->instance_id;
+        n->value->save_time = node->value->save_time;
+        *copy_tail = n;
+        copy_tail = &n->next;
+    }
+    for (node = copy; node; node = node->next) {
+        json_object *object = json_object_new_object();
+        json_object_object_add(object, "name", json_object_new_string(node->value->name));
+        json_object_object_add(object, "instance-id", json_object_new_int64(node->value->instance_id));
+        json_object_object_add(object, "save-time", json_object_new_uint64(node->value->save_time));
+        json_object_array_add(array, object);
+    }
+    length = strlen(json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(array);
+    free_list(copy);
+    return length;
+}
+#endif
+
+__attribute__((noinline)) void measured_record(size_t n, long runs)
+{
+    long r;
+
+    for (r = 0; r < runs; r++) {
+        one_run(n);
+    }
+}
+
+__attribute__((noinline)) size_t measured_query(long runs)
+{
+    size_t total = 0;
+    long r;
+
+    for (r = 0; r < runs; r++) {
+        total += one_query();
+    }
+    return total;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int compare(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n;
+    long runs;
+    const char *mode;
+
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s N RUNS record|query|alloc|time\n", argv[0]);
+        return 2;
+    }
+    n = strtoul(argv[1], NULL, 10);
+    runs = strtol(argv[2], NULL, 10);
+    mode = argv[3];
+    make_inputs(n);
+    setup();
+    one_run(n); /* warm-up: storage grows to the run's size */
+    one_query();
+
+    if (strcmp(mode, "record") == 0) {
+        measured_record(n, runs);
+    } else if (strcmp(mode, "query") == 0) {
+        printf("%zu\n", measured_query(runs));
+    } else if (strcmp(mode, "alloc") == 0) {
+        long before = allocations;
+        measured_record(n, runs);
+        printf("%.3f\n", (double)(allocations - before) / (double)(n * runs));
+    } else if (strcmp(mode, "time") == 0) {
+        double record[7], query[7];
+        int b;
+        for (b = 0; b < 7; b++) {
+            double t0 = now_ns();
+            measured_record(n, runs);
+            record[b] = (now_ns() - t0) / (double)(n * runs);
+            t0 = now_ns();
+            measured_query(runs);
+            query[b] = (now_ns() - t0) / (double)(n * runs);
+        }
+        qsort(record, 7, sizeof(double), compare);
+        qsort(query, 7, sizeof(double), compare);
+        printf("%.1f %.1f\n", record[3], query[3]);
+    } else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    return 0;
+}
