@@ -19,11 +19,11 @@ LIB_SOURCES := $(wildcard Sources/DeviceStateTimes/*.swift CShim/*.c CShim/inclu
 SHARED := $(BUILD)/lib/libdevstate.so.$(VERSION)
 STATIC := $(BUILD)/lib/libdevstate.a
 
-.PHONY: all lib deps install stage demo test bench clean
+.PHONY: all lib deps install stage report demo test bench clean
 all: lib
 
 # Debian packages the build and the tests need; installed only when missing.
-APT_PACKAGES := libjson-c-dev pkg-config libglib2.0-dev gcc g++ binutils valgrind
+APT_PACKAGES := libjson-c-dev pkg-config libglib2.0-dev gcc g++ binutils valgrind gnuplot-nox python3
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -69,6 +69,11 @@ install: lib
 # The tests and the demo link against a staged install, exactly as a host would.
 stage: lib
 	$(MAKE) --no-print-directory install PREFIX=$(STAGE) >/dev/null
+
+# The main job: `devstate report` on the real QEMU 10.0 trace logs in Tests/Fixtures.
+report: deps
+	$(SWIFT) build -c release --product devstate >/dev/null
+	$$($(SWIFT) build -c release --show-bin-path)/devstate report
 
 demo: deps
 	$(MAKE) --no-print-directory stage

@@ -40,7 +40,8 @@ let package = Package(
                 "DeviceStateTimes",
                 "DevstateTrace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .testTarget(
             name: "DevstateCLITests",

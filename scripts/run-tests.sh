@@ -16,7 +16,7 @@ broken=()
 # Adds a suite's "name: N passed, N failed" line(s) to the totals.
 tally() {
     local suite=$1 log=$2 status=$3 line p f
-    line=$(grep -E '^[A-Za-z0-9_+-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    line=$(grep -E '^([A-Za-z0-9_+-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ -z "$line" ]; then
         echo "$suite: printed no count (exit $status)"; tail -n 20 "$log"
         broken+=("$suite"); total_failed=$((total_failed + 1)); return
@@ -61,6 +61,10 @@ swift_suite swift
 echo "== Swift concurrency tests under ThreadSanitizer"
 swift_suite swift-tsan --sanitize=thread --scratch-path .build-tsan --filter Concurrency
 
+echo "== devstate CLI against a real stock QEMU 10.0 (bookworm-backports)"
+run_suite cli-stock-qemu env DEVSTATE_BIN="$(swift build --show-bin-path)/devstate" \
+    bash scripts/fixtures/e2e-stock-qemu.sh
+
 echo "== C tests: gcc -std=c11 and g++, shared (pkg-config devstate) and static (devstate-static)"
 for t in abi replay json stress alloc; do
     for lang in c11 cxx; do
@@ -90,6 +94,8 @@ done
 echo "== Benchmark harness smoke (one iteration, so it cannot rot; figures are not checked)"
 run_suite bench-smoke bash -c 'BENCH_SMOKE=1 bench/run.sh && test -s build/bench-smoke/RESULTS.md \
     && test -s build/bench-smoke/record-cost.png && echo "bench-smoke: 1 passed, 0 failed"'
+
+run_suite cli-bench-smoke bash -c 'bash bench/cli/smoke.sh && echo "cli-bench-smoke: 1 passed, 0 failed"'
 
 echo "== Library checks"
 run_suite library-checks scripts/check-library.sh "$STAGE"

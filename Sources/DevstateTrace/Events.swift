@@ -1,0 +1,92 @@
+/// Which part of the stop-and-copy a save (or load) belongs to, as QEMU's trace says (`type=`).
+public enum Section: String, Sendable, Equatable, CaseIterable {
+    case iterable
+    case nonIterable = "non-iterable"
+}
+
+/// Whether a trace line timed a save (source) or a load (destination).
+public enum Direction: String, Sendable, Equatable {
+    case save
+    case load
+}
+
+/// One `vmstate_downtime_save` / `vmstate_downtime_load` trace line.
+public struct DeviceTime: Sendable, Equatable {
+    /// The `idstr` exactly as logged (QEMU's idstr is at most 255 bytes, not necessarily UTF-8).
+    public var nameBytes: [UInt8]
+    public var instanceID: UInt32
+    public var section: Section
+    /// The logged `downtime=` value: microseconds the save or load took.
+    public var timeUS: UInt64
+    /// The line's `-msg timestamp=on` time in µs since the epoch (when the save ended), if present.
+    public var timestampUS: Int64?
+    /// 1-based line number in its log.
+    public var line: Int
+
+    public init(nameBytes: [UInt8], instanceID: UInt32, section: Section, timeUS: UInt64,
+                timestampUS: Int64? = nil, line: Int = 0) {
+        self.nameBytes = nameBytes
+        self.instanceID = instanceID
+        self.section = section
+        self.timeUS = timeUS
+        self.timestampUS = timestampUS
+        self.line = line
+    }
+
+    public var name: String { String(decoding: nameBytes, as: UTF8.self) }
+}
+
+/// One `vmstate_downtime_checkpoint` trace line.
+public struct Checkpoint: Sendable, Equatable {
+    public var name: String
+    public var timestampUS: Int64?
+    public var line: Int
+
+    public init(name: String, timestampUS: Int64? = nil, line: Int = 0) {
+        self.name = name
+        self.timestampUS = timestampUS
+        self.line = line
+    }
+
+    /// Whether QEMU 10.0 emits a checkpoint of this name.
+    public var isKnown: Bool { KnownCheckpoints.all.contains(name) }
+}
+
+/// The checkpoint names QEMU (8.2 to 10.0) traces around the downtime.
+public enum KnownCheckpoints {
+    public static let source = [
+        "src-downtime-start", "src-vm-stopped", "src-iterable-saved",
+        "src-non-iterable-saved", "src-downtime-end",
+    ]
+    public static let destinationPrecopy = [
+        "dst-precopy-loadvm-completed", "dst-precopy-bh-enter", "dst-precopy-bh-announced",
+        "dst-precopy-bh-vm-started",
+    ]
+    public static let destinationPostcopy = [
+        "dst-postcopy-bh-enter", "dst-postcopy-bh-announced", "dst-postcopy-bh-cpu-synced",
+        "dst-postcopy-bh-cache-invalidated", "dst-postcopy-bh-vm-started",
+    ]
+    public static let all: Set<String> = Set(source + destinationPrecopy + destinationPostcopy)
+}
+
+/// A parsed trace line.
+public enum TraceEvent: Sendable, Equatable {
+    case device(Direction, DeviceTime)
+    case checkpoint(Checkpoint)
+}
+
+/// A line that looked like a downtime trace line but could not be read; it is skipped.
+public struct MalformedLine: Sendable, Equatable {
+    public var file: String
+    public var line: Int
+    public var reason: String
+    /// The start of the line (at most 160 bytes, invalid UTF-8 replaced).
+    public var text: String
+
+    public init(file: String, line: Int, reason: String, text: String) {
+        self.file = file
+        self.line = line
+        self.reason = reason
+        self.text = text
+    }
+}

@@ -1,0 +1,128 @@
+/// A log to read and what it is said to hold.
+public struct ReportInput: Sendable, Equatable {
+    public enum Role: String, Sendable { case source, destination }
+    public var path: String
+    /// How the report names it (defaults to the path).
+    public var name: String
+    public var role: Role
+
+    public init(path: String, name: String? = nil, role: Role) {
+        self.path = path
+        self.name = name ?? path
+        self.role = role
+    }
+}
+
+/// One source log with, optionally, the destination log of its (last) migration.
+public struct ReportGroup: Sendable, Equatable {
+    public var source: ReportInput?
+    public var destination: ReportInput?
+
+    public init(source: ReportInput?, destination: ReportInput?) {
+        self.source = source
+        self.destination = destination
+    }
+}
+
+/// Reads logs, splits them into runs, analyses each and hands it to a sink, holding one run at a
+/// time: the destination log (one load) is read first, then the source log is streamed, and its
+/// last run is paired with the destination's load.
+public final class ReportPipeline {
+    public let analyzer: Analyzer
+    public var reader: LogReader
+    /// Only this run (1-based, across all groups) is analysed and rendered; all are read.
+    public var onlyRun: Int?
+    public private(set) var runCount = 0
+    public private(set) var rendered = 0
+
+    public init(analyzer: Analyzer = Analyzer(), reader: LogReader = LogReader(), onlyRun: Int? = nil) {
+        self.analyzer = analyzer
+        self.reader = reader
+        self.onlyRun = onlyRun
+    }
+
+    public func run(groups: [ReportGroup], sink: ReportSink) throws(LogReadError) -> [InputSummary] {
+        var inputs: [InputSummary] = []
+        sink.begin()
+        for group in groups {
+            try runGroup(group, sink: sink, inputs: &inputs)
+        }
+        sink.end(inputs: inputs)
+        return inputs
+    }
+
+    private func emit(source: SideLog?, destination: SideLog?, sink: ReportSink) {
+        runCount += 1
+        if let onlyRun, onlyRun != runCount { return }
+        let report = RunReport(index: runCount, source: source.map(analyzer.analyze),
+                               destination: destination.map(analyzer.analyze))
+        rendered += 1
+        sink.run(report)
+    }
+
+    private func runGroup(_ group: ReportGroup, sink: ReportSink,
+                          inputs: inout [InputSummary]) throws(LogReadError) {
+        // Destination first: keep its last load for pairing; earlier ones stand alone.
+        var loads: [SideLog] = []
+        var destinationSummary: InputSummary?
+        if let d = group.destination {
+            var summary = InputSummary(path: d.name, role: d.role.rawValue)
+            var others: [SideLog] = []
+            let splitter = RunSplitter(file: d.name) { part in
+                if part.side == .destination {
+                    summary.destinations += 1
+                    loads.append(part)
+                } else {
+                    summary.sources += 1
+                    others.append(part)
+                }
+            }
+            summary.stats = try reader.read(path: d.path, name: d.name, into: splitter)
+            splitter.finish()
+            destinationSummary = summary
+            for part in others { emit(source: part, destination: nil, sink: sink) }
+        }
+        let pairWith = loads.popLast()
+        if group.source != nil {
+            for load in loads { emit(source: nil, destination: load, sink: sink) }
+        }
+        guard let s = group.source else {
+            for load in loads { emit(source: nil, destination: load, sink: sink) }
+            if let pairWith { emit(source: nil, destination: pairWith, sink: sink) }
+            if let destinationSummary { inputs.append(destinationSummary) }
+            return
+        }
+        var summary = InputSummary(path: s.name, role: s.role.rawValue)
+        var held: SideLog?
+        let splitter = RunSplitter(file: s.name) { [self] part in
+            if part.side == .source { summary.sources += 1 } else { summary.destinations += 1 }
+            if let previous = held {
+                if previous.side == .source {
+                    emit(source: previous, destination: nil, sink: sink)
+                } else {
+                    emit(source: nil, destination: previous, sink: sink)
+                }
+            }
+            held = part
+        }
+        if let onlyRun {
+            // Parts are numbered in the order the splitter hands them out.
+            let base = runCount
+            splitter.keep = { ordinal in base + ordinal == onlyRun }
+        }
+        summary.stats = try reader.read(path: s.path, name: s.name, into: splitter)
+        splitter.finish()
+        if let last = held {
+            if last.side == .source {
+                emit(source: last, destination: pairWith, sink: sink)
+            } else {
+                emit(source: nil, destination: last, sink: sink)
+                if let pairWith { emit(source: nil, destination: pairWith, sink: sink) }
+            }
+        } else if let pairWith {
+            emit(source: nil, destination: pairWith, sink: sink)
+        }
+        inputs.append(summary)
+        if let destinationSummary { inputs.append(destinationSummary) }
+    }
+}

@@ -1,0 +1,183 @@
+import DevstateTrace
+import Foundation
+import Testing
+
+/// Runs the built `devstate` binary (it sits next to the test bundle in the build folder).
+func devstate(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let exe = try #require(devstateBinary(), "devstate binary not found next to the test bundle; build it first (swift build --product devstate)")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: exe)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["COLUMNS"] = "120"
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+func devstateBinary() -> String? {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    // The test runner may be inside an .xctest bundle directory.
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("devstate").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return nil
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func defaultReportRendersTheBuiltInFixtures() throws {
+        let r = try devstate(["report"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("fixtures/qemu-10.0/pc-source.log run 1"))
+        #expect(r.out.contains("fixtures/qemu-10.0/q35-source.log run 1"))
+        #expect(r.out.contains("── Run 3"))
+        #expect(r.out.contains("0000:00:03.0/e1000e"))
+        // Also as the default subcommand.
+        let bare = try devstate([])
+        #expect(bare.status == 0 && bare.out == r.out)
+    }
+
+    @Test func helpCoversEveryOption() throws {
+        let r = try devstate(["report", "--help"])
+        #expect(r.status == 0)
+        for option in ["--source", "--destination", "--fixture", "--format", "--pretty", "--plot ",
+                       "--plot-top", "--plot-runs", "--top", "--run", "--width", "--no-vmsd",
+                       "--show-malformed", "--summary", "Exit status"] {
+            #expect(r.out.contains(option), "report --help lacks \(option)")
+        }
+        let q = try devstate(["query", "--help"])
+        for option in ["--format", "--timeout", "<socket>"] {
+            #expect(q.out.contains(option), "query --help lacks \(option)")
+        }
+    }
+
+    @Test func malformedLinesGiveExitThreeWithLineNumbers() throws {
+        var lines = try Fixtures.text("q35-source.log").split(separator: "\n").map(String.init)
+        lines[4] = String(lines[4].prefix(50))
+        let path = NSTemporaryDirectory() + "devstate-cli-\(UUID().uuidString).log"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try devstate(["report", path])
+        #expect(r.status == 3)
+        #expect(r.err.contains("skipped 1 malformed line"))
+        #expect(r.out.contains("line 5:"))
+        let clean = try devstate(["report", Fixtures.path("q35-source.log")])
+        #expect(clean.status == 0)
+    }
+
+    @Test func unreadableInputIsExitOne() throws {
+        let r = try devstate(["report", "/nonexistent/source.log"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("/nonexistent/source.log"))
+    }
+
+    @Test func jsonFromTheCommandLine() throws {
+        let r = try devstate(["report", "--format", "json", Fixtures.path("q35-source.log"), Fixtures.path("q35-destination.log")])
+        #expect(r.status == 0)
+        let doc = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        #expect((doc["runs"] as! [Any]).count == 1)
+    }
+
+    @Test func plotWritesAPNG() throws {
+        let png = NSTemporaryDirectory() + "devstate-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: png) }
+        let r = try devstate(["report", "--fixture", "q35", "--plot", png])
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/gnuplot") {
+            #expect(r.status == 0, "\(r.err)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: png))
+            #expect(data.prefix(4) == Data([0x89, 0x50, 0x4e, 0x47]))
+        } else {
+            #expect(r.status == 4)
+            #expect(r.err.contains("gnuplot, which is not installed"))
+        }
+        // Without gnuplot on PATH the tool says so and still prints the report.
+        let none = try devstate(["report", "--fixture", "q35", "--plot", png], environment: ["PATH": "/nonexistent"])
+        #expect(none.status == 4)
+        #expect(none.err.contains("gnuplot, which is not installed"))
+        #expect(none.out.contains("Run 1"))
+    }
+
+    @Test func queryAgainstAPatchedAndAStockQEMU() throws {
+        let patched = try FakeQMP(migrate: #"{"status": "completed", "device-state-times": [{"name": "cpu", "instance-id": 0, "save-time": 150}, {"name": "0000:00:03.0/e1000e", "instance-id": 0, "save-time": 1829}]}"#)
+        let r = try devstate(["query", patched.path])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("device-state-times: 2 entries, 1979 µs"))
+        #expect(r.out.contains("0000:00:03.0/e1000e"))
+        let patchedJSON = try FakeQMP(migrate: #"{"status": "completed", "device-state-times": [{"name": "cpu", "instance-id": 0, "save-time": 150}]}"#)
+        let j = try devstate(["query", "--format", "json", patchedJSON.path])
+        #expect(j.out.contains(#""device-state-times":[{"name":"cpu","instance-id":0,"save-time":150}]"#))
+        let stock = try FakeQMP(migrate: #"{"status": "completed"}"#)
+        let s = try devstate(["query", stock.path])
+        #expect(s.status == 2)
+        #expect(s.out.contains("device-state-times is NOT present"))
+        let missing = try devstate(["query", "/nonexistent/qmp.sock"])
+        #expect(missing.status == 1)
+    }
+}
+
+/// A one-connection QMP server on a unix socket that answers query-migrate with `migrate`.
+final class FakeQMP: @unchecked Sendable {
+    let path: String
+    private let listener: Int32
+
+    init(migrate: String) throws {
+        path = NSTemporaryDirectory() + "qmp-\(UUID().uuidString.prefix(8)).sock"
+        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+        let fd = listener
+        let reply = migrate
+        Thread.detachNewThread {
+            let c = accept(fd, nil, nil)
+            guard c >= 0 else { return }
+            func send(_ s: String) { var s = s + "\r\n"; s.withUTF8 { _ = write(c, $0.baseAddress, $0.count) } }
+            send(#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}, "capabilities": []}}"#)
+            var pending = [UInt8]()
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buf.withUnsafeMutableBytes { read(c, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                pending += buf[..<n]
+                while let nl = pending.firstIndex(of: 10) {
+                    let line = String(decoding: pending[..<nl], as: UTF8.self)
+                    pending.removeSubrange(...nl)
+                    if line.contains("qmp_capabilities") {
+                        send(#"{"return": {}}"#)
+                    } else if line.contains("query-migrate") {
+                        send(#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESUME"}"#)
+                        send(#"{"return": "# + reply + "}")
+                    } else {
+                        send(#"{"error": {"class": "CommandNotFound", "desc": "nope"}}"#)
+                    }
+                }
+            }
+            close(c)
+        }
+    }
+
+    deinit {
+        close(listener)
+        unlink(path)
+    }
+}

@@ -1,0 +1,83 @@
+import DevstateTrace
+import Testing
+
+@Suite struct LineParserTests {
+    @Test func saveWithTimestamp() {
+        let r = LineParser.parse("5402@1795769724.034203:vmstate_downtime_save type=non-iterable idstr=0000:00:03.0/e1000e instance_id=0 downtime=11287", line: 7)
+        #expect(r == .event(.device(.save, DeviceTime(
+            nameBytes: Array("0000:00:03.0/e1000e".utf8), instanceID: 0, section: .nonIterable,
+            timeUS: 11287, timestampUS: 1_795_769_724_034_203, line: 7))))
+    }
+
+    @Test func loadWithoutTimestamp() {
+        let r = LineParser.parse("vmstate_downtime_load type=iterable idstr=ram instance_id=0 downtime=33")
+        guard case .event(.device(.load, let d)) = r else { Issue.record("\(r)"); return }
+        #expect(d.name == "ram" && d.section == .iterable && d.timeUS == 33 && d.timestampUS == nil)
+    }
+
+    @Test func checkpointAndOtherPrefix() {
+        #expect(LineParser.parse("12@1.5:vmstate_downtime_checkpoint src-vm-stopped")
+            == .event(.checkpoint(Checkpoint(name: "src-vm-stopped", timestampUS: 1_500_000))))
+        // A syslog-style prefix that ends in a space is accepted (no timestamp).
+        #expect(LineParser.parse("Nov 27 host qemu[1]: vmstate_downtime_checkpoint dst-precopy-bh-enter")
+            == .event(.checkpoint(Checkpoint(name: "dst-precopy-bh-enter"))))
+        // Unknown checkpoint names are events, not errors.
+        #expect(LineParser.parse("vmstate_downtime_checkpoint src-something-new")
+            == .event(.checkpoint(Checkpoint(name: "src-something-new"))))
+    }
+
+    @Test func negativeInstanceIDIsTheUnsignedPattern() {
+        guard case .event(.device(_, let d)) = LineParser.parse(
+            "vmstate_downtime_save type=non-iterable idstr=x instance_id=-2 downtime=1") else {
+            Issue.record("not parsed"); return
+        }
+        #expect(d.instanceID == UInt32.max - 1)
+    }
+
+    @Test func idstrWithSpacesRunsToLastInstanceKey() {
+        guard case .event(.device(_, let d)) = LineParser.parse(
+            "vmstate_downtime_save type=non-iterable idstr=a b instance_id=3 downtime=1") else {
+            Issue.record("not parsed"); return
+        }
+        #expect(d.name == "a b" && d.instanceID == 3)
+    }
+
+    @Test(arguments: [
+        "vmstate_downtime_save type=non-iterable idstr=cpu instance_id=0 downti",
+        "vmstate_downtime_save type=non-iterable idstr=cpu instance_id=0 downtime=",
+        "vmstate_downtime_save type=non-iterable idstr=cpu",
+        "vmstate_downtime_save type=weird idstr=cpu instance_id=0 downtime=3",
+        "vmstate_downtime_save type=non-iterable idstr= instance_id=0 downtime=3",
+        "vmstate_downtime_save type=non-iterable idstr=cpu instance_id=x downtime=3",
+        "vmstate_downtime_save type=non-iterable idstr=cpu instance_id=0 downtime=-5",
+        "vmstate_downtime_save type=non-iterable idstr=cpu instance_id=0 downtime=3x",
+        "vmstate_downtime_checkpoint",
+        "vmstate_downtime_checkpoint ",
+        "vmstate_downtime_sav",
+        "vmstate_downtime_bogus x",
+        "5402@1795769724.03vmstate_downtime_save type=non-iterable idstr=cpu instance_id=0 downtime=3",
+        "downtime=12vmstate_downtime_checkpoint src-vm-stopped",
+    ])
+    func malformed(_ line: String) {
+        guard case .malformed = LineParser.parse(line) else {
+            Issue.record("accepted: \(line)"); return
+        }
+    }
+
+    @Test func unrelatedLines() {
+        #expect(LineParser.parse("1234@1.2:migrate_set_state new state active") == .unrelated)
+        #expect(LineParser.parse("") == .unrelated)
+    }
+
+    @Test func deviceTypes() {
+        #expect(DeviceKnowledge.deviceType("0000:00:03.0/e1000e") == "e1000e")
+        #expect(DeviceKnowledge.deviceType("0000:00:04.0/1/usb-ptr") == "usb-ptr")
+        #expect(DeviceKnowledge.deviceType("0000:00:1c.0:00.0/virtio-net") == "virtio-net")
+        #expect(DeviceKnowledge.deviceType("cpu") == "cpu")
+        #expect(DeviceKnowledge.deviceType("spapr/htab") == "spapr/htab")
+        #expect(DeviceKnowledge.deviceType("0000:00:05.0/vfio") == "vfio")
+        let k = DeviceKnowledge()
+        #expect(!k.hasVMSD("ram") && !k.hasVMSD("slirp") && !k.hasVMSD("0000:00:05.0/vfio")
+                && !k.hasVMSD("spapr/htab") && !k.hasVMSD("todclock") && k.hasVMSD("cpu"))
+    }
+}

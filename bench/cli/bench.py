@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Throughput and peak RSS of `devstate report` against `grep -c vmstate_downtime`.
+
+  bench.py DEVSTATE_BIN LOG ITERATIONS
+
+Each command runs ITERATIONS times with its stdout drained through a pipe (grep stops at the
+first match when writing to /dev/null); the best wall time and best CPU time (user+sys) are
+kept, and the peak RSS over all runs. Ratios are grep's time over the command's (≥ 0.5 is the
+target for reading the log). CPU time is given too because the machine may be shared.
+"""
+import os
+import subprocess
+import sys
+import time
+
+exe, log, iters = sys.argv[1], sys.argv[2], int(sys.argv[3])
+size_mb = os.path.getsize(log) / 1e6
+
+
+def measure(cmd):
+    best_wall = best_cpu = None
+    rss = 0
+    code = 0
+    out_bytes = 0
+    for _ in range(iters):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+        out_bytes = 0
+        while True:
+            chunk = proc.stdout.read(1 << 20)
+            if not chunk:
+                break
+            out_bytes += len(chunk)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        cpu = usage.ru_utime + usage.ru_stime
+        code = os.waitstatus_to_exitcode(status)
+        best_wall = wall if best_wall is None else min(best_wall, wall)
+        best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
+        rss = max(rss, usage.ru_maxrss)
+    return best_wall, best_cpu, rss, code, out_bytes
+
+
+rows = [
+    ("grep -c vmstate_downtime", ["grep", "-c", "vmstate_downtime", log]),
+    ("devstate report --run 1 (reads all runs)", [exe, "report", "--run", "1", "--format", "json", log]),
+    ("devstate report --summary (every run)", [exe, "report", "--summary", log]),
+    ("devstate report --format csv (every run)", [exe, "report", "--format", "csv", log]),
+    ("devstate report --format json (every run)", [exe, "report", "--format", "json", log]),
+]
+if os.environ.get("DEVSTATE_BENCH_QUICK"):
+    rows = rows[:3]
+print("%-42s %9s %9s %9s %10s %8s %7s %7s %s" % ("command", "wall s", "cpu s", "MB/s", "peak RSS", "out MB", "ratio", "ratio", "exit"))
+print("%-42s %9s %9s %9s %10s %8s %7s %7s" % ("", "", "", "(wall)", "MiB", "", "wall", "cpu"))
+grep = None
+for name, cmd in rows:
+    wall, cpu, rss, code, out = measure(cmd)
+    if grep is None:
+        grep = (wall, cpu)
+    print("%-42s %9.3f %9.3f %9.1f %10.1f %8.1f %6.2fx %6.2fx %d" % (
+        name, wall, cpu, size_mb / wall, rss / 1024, out / 1e6, grep[0] / wall, grep[1] / cpu, code))
+    sys.stdout.flush()

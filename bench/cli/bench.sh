@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Throughput and peak RSS of `devstate report` on a large log, against `grep -c vmstate_downtime`.
+#
+#   bench/cli/bench.sh [SIZE_MB] [ITERATIONS]      default 1024 MB, 3 iterations (best kept)
+#
+# Builds devstate in release mode (scratch path .build-cli unless $DEVSTATE_SCRATCH; or set
+# $DEVSTATE_BIN), writes the log under bench/out/ (git-ignored) with gen-log.py, warms the page
+# cache, and prints wall and CPU time, MB/s, peak RSS and the ratio to grep for each command
+# (bench.py). Figures, not a test. DEVSTATE_BENCH_QUICK=1 runs only grep, --run 1, --summary.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+size="${1:-1024}"
+iters="${2:-3}"
+scratch="${DEVSTATE_SCRATCH:-$root/.build-cli}"
+if [[ -z "${DEVSTATE_BIN:-}" ]]; then
+    (cd "$root" && swift build -c release --scratch-path "$scratch" --product devstate) >/tmp/devstate-bench-build.log 2>&1 \
+        || { tail -30 /tmp/devstate-bench-build.log; exit 1; }
+    DEVSTATE_BIN="$scratch/release/devstate"
+fi
+mkdir -p "$root/bench/out"
+log="$root/bench/out/bench-${size}MB.log"
+if [[ ! -s "$log" ]]; then python3 "$here/gen-log.py" "$size" "$log"; fi
+cat "$log" > /dev/null   # warm the page cache, so every command reads from memory
+echo "log: $log ($(stat -c %s "$log") bytes, $(grep -c 'src-downtime-start' "$log") runs); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); best of $iters"
+echo "devstate: $DEVSTATE_BIN"
+python3 "$here/bench.py" "$DEVSTATE_BIN" "$log" "$iters"
