@@ -43,6 +43,12 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // libFuzzer targets, built by scripts/hardening/run.sh with --sanitize=address plus
+        // coverage flags (docs/hardening.md); a plain build replays the files given as arguments.
+        .executableTarget(name: "FuzzABI", dependencies: ["DeviceStateTimes", "CShim", "CJSONC"],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "FuzzTrace", dependencies: ["DevstateTrace", "CJSONC"],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
             name: "DevstateCLITests",
             dependencies: ["DevstateTrace", "DeviceStateTimes"]

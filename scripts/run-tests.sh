@@ -100,6 +100,9 @@ run_suite cli-bench-smoke bash -c 'bash bench/cli/smoke.sh && echo "cli-bench-sm
 echo "== Library checks"
 run_suite library-checks scripts/check-library.sh "$STAGE"
 
+echo "== Hardening: fuzzing, valgrind, C ThreadSanitizer, RSS, ABI gate (docs/hardening.md)"
+run_suite hardening env STAGE="$STAGE" scripts/hardening/run.sh
+
 echo
 if [ ${#broken[@]} -gt 0 ]; then echo "failing suites: ${broken[*]}"; fi
 echo "total: $total_passed passed, $total_failed failed"

@@ -29,15 +29,31 @@ devstate_shim_lock *devstate_shim_lock_new(void);
 void devstate_shim_lock_free(devstate_shim_lock *lock);
 void devstate_shim_lock_wait(devstate_shim_lock *lock);
 
+/*
+ * A host built with ThreadSanitizer (a TSan build of QEMU) sees the
+ * library's memcpy/realloc through its interceptors but not this lock's
+ * atomics, since the library itself is not instrumented. These weak
+ * references resolve to the TSan runtime only in such a process and tell it
+ * about the lock; elsewhere they are NULL and cost one predictable branch.
+ */
+extern void __tsan_acquire(void *addr) __attribute__((weak));
+extern void __tsan_release(void *addr) __attribute__((weak));
+
 static inline void devstate_shim_lock_acquire(devstate_shim_lock *lock)
 {
     if (__builtin_expect(__atomic_exchange_n(&lock->held, 1, __ATOMIC_ACQUIRE), 0)) {
         devstate_shim_lock_wait(lock);
     }
+    if (__builtin_expect(__tsan_acquire != 0, 0)) {
+        __tsan_acquire(lock);
+    }
 }
 
 static inline void devstate_shim_lock_release(devstate_shim_lock *lock)
 {
+    if (__builtin_expect(__tsan_release != 0, 0)) {
+        __tsan_release(lock);
+    }
     __atomic_store_n(&lock->held, 0, __ATOMIC_RELEASE);
 }
 

@@ -13,8 +13,9 @@ public func devstate_qemu_record(_ idstr: UnsafePointer<CChar>!, _ instanceID: U
                                  _ flags: UInt32) -> Int32 {
     guard let idstr else { return DEVSTATE_ERR_NULL }
     // A realtime clock stepped backwards gives a negative span: not a positive time, not kept.
-    let elapsed = endMicroseconds &- startMicroseconds
-    let saveTime = elapsed > 0 ? UInt64(elapsed) : 0
+    // The comparison comes first so that absurd readings cannot wrap into a positive span.
+    let saveTime = endMicroseconds > startMicroseconds
+        ? UInt64(bitPattern: endMicroseconds &- startMicroseconds) : 0
     return recordChecked(Handles.handle(of: Recorder.shared), idstr, instanceID, saveTime, flags)
 }
 

@@ -169,13 +169,20 @@ int main(void)
     CHECK(info.device_state_times == NULL);
     /* A clock stepping backwards is not a positive time. */
     CHECK_INT(devstate_qemu_record("apic", 1, 20, 10, DEVSTATE_ENTRY_VMSD), DEVSTATE_SKIPPED_ZERO);
+    /* Spans beyond INT64 range neither wrap to a bogus positive time nor get lost. */
+    CHECK_INT(devstate_qemu_record("apic", 2, INT64_MAX, INT64_MIN, DEVSTATE_ENTRY_VMSD),
+              DEVSTATE_SKIPPED_ZERO);
     CHECK_INT(devstate_qemu_record(NULL, 1, 10, 20, DEVSTATE_ENTRY_VMSD), DEVSTATE_ERR_NULL);
     CHECK_INT(devstate_qemu_device_state_times(NULL), DEVSTATE_ERR_NULL);
     /* Opt-in handler entries are marked in the QAPI block. */
     CHECK_INT(devstate_qemu_record("slirp", 0, 10, 13, DEVSTATE_ENTRY_HANDLER), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record("wide", 0, INT64_MIN, 1, DEVSTATE_ENTRY_VMSD), DEVSTATE_OK);
     CHECK_INT(devstate_qemu_run_end(), DEVSTATE_OK);
     CHECK_INT(devstate_qemu_device_state_times(&list), DEVSTATE_OK);
-    CHECK(list && list->next && !list->next->next);
+    CHECK(list && list->next && list->next->next && !list->next->next->next);
+    if (list && list->next && list->next->next) {
+        CHECK(list->next->next->value->save_time == (uint64_t)INT64_MAX + 2);
+    }
     if (list && list->next) {
         const devstate_qapi_entry_ext *apic = (const devstate_qapi_entry_ext *)list->value;
         const devstate_qapi_entry_ext *slirp = (const devstate_qapi_entry_ext *)list->next->value;

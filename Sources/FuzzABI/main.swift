@@ -1,0 +1,639 @@
+// libFuzzer target for the C ABI of <devstate/devstate.h> and <devstate/qemu-hooks.h>.
+//
+// The input bytes are decoded into a sequence of calls (new / free / begin / record / end /
+// snapshot / info / entry / JSON / QAPI list / strerror / NULL arguments) on four recorder
+// slots plus the default recorder, four snapshot slots and four JSON string slots, with
+// adversarial names (empty, 255 and 256 bytes with no NUL within, invalid UTF-8, control
+// bytes, embedded NUL). Every call's status and every value read back is checked against a
+// model of the documented contract; a mismatch aborts, which libFuzzer reports as a crash.
+// Built with --sanitize=fuzzer and --sanitize=address (scripts/hardening/run.sh).
+import CJSONC
+import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: model of the contract
+
+struct ModelEntry: Equatable {
+    var name: [UInt8]
+    var instance: UInt32
+    var time: UInt64
+    var flags: UInt32
+}
+
+enum ModelState { case never, open, ended }
+
+/// A reference type, so recording into the model appends in place (no copy per record).
+final class RecorderModel {
+    var state = ModelState.never
+    var entries: [ModelEntry] = []
+    var skipped: UInt64 = 0
+    var dropped: UInt64 = 0
+    var run: UInt64 = 0
+}
+
+struct SnapshotModel {
+    var entries: [ModelEntry]
+    var skipped: UInt64
+    var dropped: UInt64
+    var run: UInt64
+    var complete: Bool
+}
+
+enum Slot<Model> {
+    case empty
+    case live(OpaquePointer, Model)
+    case dead(OpaquePointer)
+
+    var pointer: OpaquePointer? {
+        switch self {
+        case .empty: nil
+        case .live(let p, _), .dead(let p): p
+        }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    fputs("FuzzABI: contract violated: \(message)\n", stderr)
+    abort()
+}
+
+func expect(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fail(message()) }
+}
+
+func expectStatus(_ status: Int32, is expected: Int32, _ what: @autoclosure () -> String) {
+    if status != expected { fail("\(what()) returned \(status), expected \(expected)") }
+}
+
+func expectStatus(_ status: Int32, in allowed: [Int32], _ what: String) {
+    if !allowed.contains(status) {
+        fail("\(what) returned \(status), expected one of \(allowed)")
+    }
+}
+
+// MARK: input decoding
+
+struct Input {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+    var isEmpty: Bool { position >= bytes.count }
+
+    mutating func byte() -> UInt8 {
+        guard position < bytes.count else { return 0 }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func u32() -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 { value = value << 8 | UInt32(byte()) }
+        return value
+    }
+
+    mutating func u64() -> UInt64 { UInt64(u32()) << 32 | UInt64(u32()) }
+
+    mutating func take(_ count: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        for _ in 0..<count where !isEmpty { out.append(byte()) }
+        return out
+    }
+}
+
+/// A name as C sees it: `buffer` holds `storage` bytes, NUL-terminated unless it is the
+/// 256-bytes-and-no-NUL case, which the library must reject reading at most 256 bytes.
+struct CName {
+    let buffer: UnsafeMutablePointer<CChar>
+    /// What the library may see: the bytes before the first NUL, or the first 256 bytes.
+    let visible: [UInt8]
+
+    init(bytes: [UInt8], terminate: Bool) {
+        let size = bytes.count + (terminate ? 1 : 0)
+        buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(size, 1))
+        for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
+        if terminate { buffer[bytes.count] = 0 }
+        let limit = Int(DEVSTATE_NAME_MAX) + 1
+        var visible: [UInt8] = []
+        for byte in bytes {
+            if byte == 0 || visible.count == limit { break }
+            visible.append(byte)
+        }
+        self.visible = visible
+    }
+
+    func release() { buffer.deallocate() }
+}
+
+let specialNames: [[UInt8]] = [
+    [0x01, 0x1f, 0x7f, 0x0a, 0x0d, 0x09, 0x08, 0x0c],  // control bytes
+    Array("\"\\/\u{2028}\u{2029}".utf8),                // characters JSON writers get wrong
+    [0xff, 0xfe],                                       // never valid
+    [0xc0, 0x80],                                       // overlong NUL
+    [0xed, 0xa0, 0x80],                                 // surrogate
+    [0xf4, 0x90, 0x80, 0x80],                           // above U+10FFFF
+    [0xe2, 0x82],                                       // truncated sequence
+    [0x61, 0x00, 0x62],                                 // NUL inside: C sees "a"
+    Array("0000:00:01.3/piix4_pm".utf8),
+    Array("é💥\u{FFFD}".utf8),
+    [0x80],                                             // lone continuation byte
+]
+
+func makeName(_ input: inout Input) -> CName {
+    let kind = input.byte()
+    switch kind % 10 {
+    case 0: return CName(bytes: [], terminate: true)
+    case 1: return CName(bytes: Array(repeating: 0x61, count: 255), terminate: true)
+    // 256 bytes and no NUL anywhere in the buffer: ASan reports a read past it.
+    case 2: return CName(bytes: Array(repeating: 0x62, count: 256), terminate: false)
+    case 3: return CName(bytes: Array(repeating: 0x63, count: 254) + [0xc3, 0xa9], terminate: true)
+    case 4: return CName(bytes: Array(repeating: 0x64, count: 253) + [0xc3, 0xa9], terminate: true)
+    case 5: return CName(bytes: Array(repeating: 0x65, count: 254) + [0xe2], terminate: true)
+    case 6: return CName(bytes: specialNames[Int(kind / 10) % specialNames.count], terminate: true)
+    case 7: return CName(bytes: Array(repeating: 0x66, count: 300 + Int(kind)), terminate: true)
+    default:
+        let length = Int(input.byte() % 40)
+        return CName(bytes: input.take(length), terminate: true)
+    }
+}
+
+// MARK: state
+
+let recorderSlots = 4
+let defaultSlot = recorderSlots  // index of the default recorder
+var recorders = [Slot<RecorderModel>](repeating: .empty, count: recorderSlots)
+let defaultModel = RecorderModel()
+var defaultModelKnown = false
+var snapshots = [Slot<SnapshotModel>](repeating: .empty, count: 4)
+var strings = [Slot<Void>](repeating: .empty, count: 4)
+var stringPointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: 4)
+
+func recorderModel(_ slot: Int) -> RecorderModel? {
+    if slot == defaultSlot { return defaultModel }
+    if case .live(_, let model) = recorders[slot] { return model }
+    return nil
+}
+
+/// The handle to pass for a slot: live or stale pointer, NULL when empty.
+func recorderHandle(_ slot: Int) -> OpaquePointer? {
+    slot == defaultSlot ? devstate_default_recorder() : recorders[slot].pointer
+}
+
+/// Errors the handle alone can cause, or nil when the handle is live.
+func handleError(_ slot: Int) -> Int32? {
+    if slot == defaultSlot { return nil }
+    switch recorders[slot] {
+    case .empty: return DEVSTATE_ERR_NULL
+    case .dead: return DEVSTATE_ERR_INVALID_HANDLE
+    case .live: return nil
+    }
+}
+
+// MARK: checks of what a snapshot hands out
+
+func snapshotModel(of model: RecorderModel) -> SnapshotModel {
+    SnapshotModel(entries: model.entries, skipped: model.skipped, dropped: model.dropped,
+                  run: model.run, complete: model.state == .ended)
+}
+
+func verifySnapshot(_ snapshot: OpaquePointer, _ model: SnapshotModel, _ probe: UInt64) {
+    var info = devstate_snapshot_info()
+    expectStatus(devstate_snapshot_get_info(snapshot, &info), is: DEVSTATE_OK, "get_info")
+    expect(info.count == UInt64(model.entries.count), "count \(info.count) != \(model.entries.count)")
+    expect(info.skipped_zero == model.skipped, "skipped_zero \(info.skipped_zero) != \(model.skipped)")
+    expect(info.dropped == model.dropped, "dropped")
+    expect(info.run == model.run, "run \(info.run) != \(model.run)")
+    expect(info.complete == (model.complete ? 1 : 0), "complete")
+    expect(info.reserved == 0, "info.reserved")
+    for (index, expected) in model.entries.enumerated() {
+        var entry = devstate_entry()
+        expectStatus(devstate_snapshot_entry(snapshot, UInt64(index), &entry), is: DEVSTATE_OK, "entry")
+        expect(entry.name_len == UInt32(expected.name.count), "name_len")
+        let name = UnsafeRawPointer(entry.name!).assumingMemoryBound(to: UInt8.self)
+        expect(Array(UnsafeBufferPointer(start: name, count: Int(entry.name_len))) == expected.name,
+               "entry \(index) name bytes")
+        expect(name[Int(entry.name_len)] == 0, "entry name not NUL-terminated")
+        expect(entry.instance_id == expected.instance, "instance_id")
+        expect(entry.save_time_us == expected.time, "save_time_us")
+        expect(entry.flags == expected.flags, "flags")
+        expect(entry.reserved == 0, "entry.reserved")
+    }
+    // Indexes past the end, including ones that wrap or truncate to a valid index if the
+    // library converted them carelessly (to Int, to UInt32).
+    var entry = devstate_entry()
+    let count = UInt64(model.entries.count)
+    let pastTheEnd: [UInt64] = [count, count + 1, UInt64.max, UInt64(Int.max) + 1, (1 << 32) + 0, (1 << 32) + count]
+    let index = pastTheEnd[Int(probe % UInt64(pastTheEnd.count))]
+    if index >= count {
+        expectStatus(devstate_snapshot_entry(snapshot, index, &entry), is: DEVSTATE_ERR_RANGE,
+                     "entry past the end (\(index))")
+    }
+}
+
+func verifyJSON(_ text: UnsafeMutablePointer<CChar>, _ model: SnapshotModel, pretty: Bool) {
+    let length = strlen(text)
+    let bytes = UnsafeRawBufferPointer(start: text, count: length).bindMemory(to: UInt8.self)
+    expect(String(validating: bytes, as: UTF8.self) != nil, "JSON is not valid UTF-8")
+    for byte in bytes where byte < 0x20 {
+        expect(pretty && byte == 0x0a, "raw control byte \(byte) in JSON")
+    }
+    var index = 0
+    while index < length {
+        if bytes[index] == 0x5c {  // an escape: "\/" must not be used for "/"
+            expect(index + 1 < length && bytes[index + 1] != 0x2f, "\"/\" escaped in JSON")
+            index += 2
+        } else {
+            index += 1
+        }
+    }
+    guard let root = json_tokener_parse(text) else { fail("json-c cannot parse the JSON") }
+    defer { json_object_put(root) }
+    expect(json_object_is_type(root, json_type_array) != 0, "JSON is not an array")
+    expect(json_object_array_length(root) == model.entries.count, "JSON array length")
+    for (index, expected) in model.entries.enumerated() {
+        let object = json_object_array_get_idx(root, index)
+        expect(json_object_is_type(object, json_type_object) != 0, "JSON element not an object")
+        var keys: [String] = []
+        var iterator = json_object_iter_begin(object)
+        var end = json_object_iter_end(object)
+        while json_object_iter_equal(&iterator, &end) == 0 {
+            keys.append(String(cString: json_object_iter_peek_name(&iterator)))
+            json_object_iter_next(&iterator)
+        }
+        let handler = expected.flags == DEVSTATE_ENTRY_HANDLER
+        expect(keys == ["name", "instance-id", "save-time"] + (handler ? ["handler"] : []),
+               "JSON keys \(keys)")
+        var value: OpaquePointer?
+        _ = json_object_object_get_ex(object, "name", &value)
+        let name = UnsafeRawBufferPointer(start: json_object_get_string(value),
+                                          count: Int(json_object_get_string_len(value)))
+        expect(Array(name) == Array(String(decoding: expected.name, as: UTF8.self).utf8),
+               "JSON name of entry \(index)")
+        _ = json_object_object_get_ex(object, "instance-id", &value)
+        expect(json_object_is_type(value, json_type_int) != 0
+               && json_object_get_int64(value) == Int64(expected.instance), "JSON instance-id")
+        _ = json_object_object_get_ex(object, "save-time", &value)
+        expect(json_object_is_type(value, json_type_int) != 0
+               && json_object_get_uint64(value) == expected.time, "JSON save-time")
+        if handler {
+            _ = json_object_object_get_ex(object, "handler", &value)
+            expect(json_object_is_type(value, json_type_boolean) != 0
+                   && json_object_get_boolean(value) != 0, "JSON handler")
+        }
+    }
+}
+
+func verifyQAPIList(_ list: UnsafeMutablePointer<DeviceSaveStateTimeList>?, _ entries: [ModelEntry]) {
+    var node = list
+    var index = 0
+    while let current = node {
+        expect(index < entries.count, "QAPI list longer than the run")
+        let expected = entries[index]
+        let value = UnsafeMutableRawPointer(current.pointee.value!)
+            .assumingMemoryBound(to: devstate_qapi_entry_ext.self).pointee
+        let name = UnsafeRawPointer(value.base.name!).assumingMemoryBound(to: UInt8.self)
+        expect(strlen(value.base.name) == expected.name.count, "QAPI name length")
+        expect(Array(UnsafeBufferPointer(start: name, count: expected.name.count)) == expected.name,
+               "QAPI name bytes")
+        expect(value.base.instance_id == expected.instance, "QAPI instance_id")
+        expect(value.base.save_time == expected.time, "QAPI save_time")
+        let handler = expected.flags == DEVSTATE_ENTRY_HANDLER
+        expect(value.has_handler == handler && value.handler == handler, "QAPI handler")
+        node = current.pointee.next
+        index += 1
+    }
+    expect(index == entries.count, "QAPI list has \(index) nodes, run has \(entries.count)")
+}
+
+// MARK: operations
+
+func newRecorder(_ slot: Int) {
+    if case .live(let pointer, _) = recorders[slot] {
+        expectStatus(devstate_recorder_free(pointer), is: DEVSTATE_OK, "recorder_free")
+        recorders[slot] = .empty
+    }
+    var handle: OpaquePointer?
+    expectStatus(devstate_recorder_new(&handle), is: DEVSTATE_OK, "recorder_new")
+    guard let handle else { fail("recorder_new gave NULL") }
+    expect(handle != devstate_default_recorder(), "recorder_new returned the default recorder")
+    for other in 0..<recorderSlots where recorders[other].pointer == handle {
+        if case .live = recorders[other] { fail("recorder_new reissued a live handle") }
+        recorders[other] = .empty  // the stale handle now names the new recorder
+    }
+    recorders[slot] = .live(handle, RecorderModel())
+}
+
+func freeRecorder(_ slot: Int) {
+    let status = devstate_recorder_free(recorderHandle(slot))
+    if slot == defaultSlot {
+        expectStatus(status, is: DEVSTATE_ERR_NOT_OWNED, "free of the default recorder")
+        return
+    }
+    switch recorders[slot] {
+    case .empty: expectStatus(status, is: DEVSTATE_ERR_NULL, "recorder_free(NULL)")
+    case .dead: expectStatus(status, is: DEVSTATE_ERR_INVALID_HANDLE, "double recorder_free")
+    case .live(let pointer, _):
+        expectStatus(status, is: DEVSTATE_OK, "recorder_free")
+        recorders[slot] = .dead(pointer)
+    }
+}
+
+func beginRun(_ slot: Int, viaHook: Bool) {
+    let status = slot == defaultSlot && viaHook
+        ? devstate_qemu_run_begin() : devstate_run_begin(recorderHandle(slot))
+    if let error = handleError(slot) { return expectStatus(status, is: error, "run_begin") }
+    expectStatus(status, is: DEVSTATE_OK, "run_begin")
+    let model = recorderModel(slot)!
+    model.state = .open
+    model.entries.removeAll(keepingCapacity: true)
+    model.skipped = 0
+    model.dropped = 0
+    model.run &+= 1
+}
+
+func endRun(_ slot: Int, viaHook: Bool) {
+    let status = slot == defaultSlot && viaHook
+        ? devstate_qemu_run_end() : devstate_run_end(recorderHandle(slot))
+    if let error = handleError(slot) { return expectStatus(status, is: error, "run_end") }
+    let model = recorderModel(slot)!
+    if model.state != .open { return expectStatus(status, is: DEVSTATE_ERR_NO_RUN, "run_end") }
+    expectStatus(status, is: DEVSTATE_OK, "run_end")
+    model.state = .ended
+}
+
+/// One record call; `hook` uses devstate_qemu_record (default recorder only).
+func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: UInt32,
+            hook: (start: Int64, end: Int64)?) {
+    let status: Int32
+    var time = time
+    if let hook {
+        status = devstate_qemu_record(name?.buffer, instance, hook.start, hook.end, flags)
+        // The header: a time end - start <= 0 is not kept. When end - start does not fit in an
+        // int64 (only with absurd clock readings) the library computes it wrapped (a positive
+        // span turns negative and is skipped, a negative one turns positive and is kept); the
+        // model accepts that or the exact result. In that case exactly one of the two is > 0.
+        let exact: UInt64 = hook.end > hook.start ? UInt64(bitPattern: hook.end &- hook.start) : 0
+        let (wrapped, overflow) = hook.end.subtractingReportingOverflow(hook.start)
+        time = overflow ? (status == DEVSTATE_SKIPPED_ZERO ? 0 : max(exact, wrapped > 0 ? UInt64(wrapped) : 0)) : exact
+    } else {
+        status = devstate_record(recorderHandle(slot), name?.buffer, instance, time, flags)
+    }
+    // Every error that applies; the header does not order them, so any one is accepted.
+    var errors: [Int32] = []
+    if name == nil { errors.append(DEVSTATE_ERR_NULL) }
+    if let error = handleError(slot) { errors.append(error) }
+    if let name {
+        if name.visible.isEmpty { errors.append(DEVSTATE_ERR_NAME_EMPTY) }
+        if name.visible.count > Int(DEVSTATE_NAME_MAX) { errors.append(DEVSTATE_ERR_NAME_TOO_LONG) }
+    }
+    if flags & ~DEVSTATE_ENTRY_HANDLER != 0 { errors.append(DEVSTATE_ERR_FLAGS) }
+    let model = recorderModel(slot) ?? RecorderModel()
+    if handleError(slot) == nil, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
+    if !errors.isEmpty { return expectStatus(status, in: errors, "record") }
+    if time == 0 {
+        expectStatus(status, is: DEVSTATE_SKIPPED_ZERO, "record of 0 us")
+        model.skipped &+= 1
+    } else {
+        expectStatus(status, is: DEVSTATE_OK, "record")
+        model.entries.append(ModelEntry(name: name!.visible, instance: instance, time: time, flags: flags))
+    }
+}
+
+func takeSnapshot(_ slot: Int, into target: Int) {
+    if case .live(let pointer, _) = snapshots[target] {
+        expectStatus(devstate_snapshot_free(pointer), is: DEVSTATE_OK, "snapshot_free")
+        snapshots[target] = .empty
+    }
+    var handle: OpaquePointer?
+    let status = devstate_snapshot_take(recorderHandle(slot), &handle)
+    if let error = handleError(slot) { return expectStatus(status, is: error, "snapshot_take") }
+    let model = recorderModel(slot)!
+    if model.state == .never { return expectStatus(status, is: DEVSTATE_ERR_EMPTY, "snapshot_take") }
+    expectStatus(status, is: DEVSTATE_OK, "snapshot_take")
+    guard let handle else { fail("snapshot_take gave NULL") }
+    for other in snapshots.indices where snapshots[other].pointer == handle {
+        if case .live = snapshots[other] { fail("snapshot_take reissued a live handle") }
+        snapshots[other] = .empty
+    }
+    snapshots[target] = .live(handle, snapshotModel(of: model))
+}
+
+func freeSnapshot(_ target: Int) {
+    let status = devstate_snapshot_free(snapshots[target].pointer)
+    switch snapshots[target] {
+    case .empty: expectStatus(status, is: DEVSTATE_ERR_NULL, "snapshot_free(NULL)")
+    case .dead: expectStatus(status, is: DEVSTATE_ERR_INVALID_HANDLE, "double snapshot_free")
+    case .live(let pointer, _):
+        expectStatus(status, is: DEVSTATE_OK, "snapshot_free")
+        snapshots[target] = .dead(pointer)
+    }
+}
+
+func inspectSnapshot(_ target: Int, probe: UInt64) {
+    switch snapshots[target] {
+    case .live(let pointer, let model): verifySnapshot(pointer, model, probe)
+    case .dead(let pointer):
+        var info = devstate_snapshot_info()
+        var entry = devstate_entry()
+        expectStatus(devstate_snapshot_get_info(pointer, &info), is: DEVSTATE_ERR_INVALID_HANDLE, "get_info on freed")
+        expectStatus(devstate_snapshot_entry(pointer, 0, &entry), is: DEVSTATE_ERR_INVALID_HANDLE, "entry on freed")
+    case .empty:
+        var info = devstate_snapshot_info()
+        expectStatus(devstate_snapshot_get_info(nil, &info), is: DEVSTATE_ERR_NULL, "get_info(NULL)")
+    }
+}
+
+func makeJSON(_ target: Int, into slot: Int, flags: UInt32) {
+    if case .live = strings[slot] {
+        expectStatus(devstate_json_free(stringPointers[slot]), is: DEVSTATE_OK, "json_free")
+        strings[slot] = .empty
+    }
+    var text: UnsafeMutablePointer<CChar>?
+    let status = devstate_snapshot_json(snapshots[target].pointer, flags, &text)
+    var errors: [Int32] = []
+    switch snapshots[target] {
+    case .empty: errors.append(DEVSTATE_ERR_NULL)
+    case .dead: errors.append(DEVSTATE_ERR_INVALID_HANDLE)
+    case .live: break
+    }
+    if flags & ~DEVSTATE_JSON_PRETTY != 0 { errors.append(DEVSTATE_ERR_FLAGS) }
+    if !errors.isEmpty { return expectStatus(status, in: errors, "snapshot_json") }
+    expectStatus(status, is: DEVSTATE_OK, "snapshot_json")
+    guard let text, case .live(_, let model) = snapshots[target] else { fail("snapshot_json gave NULL") }
+    verifyJSON(text, model, pretty: flags == DEVSTATE_JSON_PRETTY)
+    for other in strings.indices where stringPointers[other] == text {
+        if case .live = strings[other] { fail("snapshot_json returned a live string again") }
+        strings[other] = .empty
+    }
+    strings[slot] = .live(OpaquePointer(text), ())
+    stringPointers[slot] = text
+}
+
+func freeJSON(_ slot: Int) {
+    switch strings[slot] {
+    case .empty:
+        expectStatus(devstate_json_free(nil), is: DEVSTATE_ERR_NULL, "json_free(NULL)")
+    case .dead:
+        // The pointer is freed memory; the library must refuse it without touching it.
+        expectStatus(devstate_json_free(stringPointers[slot]), is: DEVSTATE_ERR_INVALID_HANDLE,
+                     "double json_free")
+    case .live(let pointer, _):
+        expectStatus(devstate_json_free(stringPointers[slot]), is: DEVSTATE_OK, "json_free")
+        strings[slot] = .dead(pointer)
+    }
+}
+
+func qapiFromSnapshot(_ target: Int) {
+    var list: UnsafeMutablePointer<DeviceSaveStateTimeList>?
+    let status = devstate_snapshot_qapi_list(snapshots[target].pointer, &list)
+    switch snapshots[target] {
+    case .empty: expectStatus(status, is: DEVSTATE_ERR_NULL, "snapshot_qapi_list(NULL)")
+    case .dead: expectStatus(status, is: DEVSTATE_ERR_INVALID_HANDLE, "snapshot_qapi_list on freed")
+    case .live(_, let model):
+        expectStatus(status, is: DEVSTATE_OK, "snapshot_qapi_list")
+        verifyQAPIList(list, model.entries)
+        expectStatus(devstate_qapi_list_free(list), is: DEVSTATE_OK, "qapi_list_free")
+    }
+}
+
+func qemuDeviceStateTimes() {
+    var list: UnsafeMutablePointer<DeviceSaveStateTimeList>?
+    let status = devstate_qemu_device_state_times(&list)
+    switch defaultModel.state {
+    case .never: expectStatus(status, is: DEVSTATE_ERR_EMPTY, "qemu_device_state_times")
+    case .open: expectStatus(status, is: DEVSTATE_ERR_NO_RUN, "qemu_device_state_times")
+    case .ended:
+        expectStatus(status, is: DEVSTATE_OK, "qemu_device_state_times")
+        verifyQAPIList(list, defaultModel.entries)
+        expectStatus(devstate_qapi_list_free(list), is: DEVSTATE_OK, "qapi_list_free")
+    }
+}
+
+func checkStaticQueries(_ code: Int32) {
+    guard let message = devstate_strerror(code) else { fail("strerror(\(code)) is NULL") }
+    let length = strlen(message)
+    expect(length > 0 && length < 200, "strerror(\(code)) has length \(length)")
+    expect(devstate_version_number() == UInt32(DEVSTATE_VERSION_MAJOR * 10000 + DEVSTATE_VERSION_MINOR * 100 + DEVSTATE_VERSION_PATCH),
+           "version_number")
+    expect(String(cString: devstate_version_string()) == DEVSTATE_VERSION_STRING, "version_string")
+    expect(devstate_abi_version() == UInt32(DEVSTATE_ABI_VERSION), "abi_version")
+}
+
+func nullArguments(_ slot: Int) {
+    expectStatus(devstate_recorder_new(nil), is: DEVSTATE_ERR_NULL, "recorder_new(NULL)")
+    if handleError(slot) == nil {
+        expectStatus(devstate_snapshot_take(recorderHandle(slot), nil), is: DEVSTATE_ERR_NULL, "snapshot_take(r, NULL)")
+    }
+    expectStatus(devstate_run_begin(nil), is: DEVSTATE_ERR_NULL, "run_begin(NULL)")
+    expectStatus(devstate_run_end(nil), is: DEVSTATE_ERR_NULL, "run_end(NULL)")
+    expectStatus(devstate_qemu_device_state_times(nil), is: DEVSTATE_ERR_NULL, "qemu_device_state_times(NULL)")
+    expectStatus(devstate_qapi_list_free(nil), is: DEVSTATE_OK, "qapi_list_free(NULL)")
+    for case .live(let pointer, _) in snapshots {
+        expectStatus(devstate_snapshot_get_info(pointer, nil), is: DEVSTATE_ERR_NULL, "get_info(s, NULL)")
+        expectStatus(devstate_snapshot_entry(pointer, 0, nil), is: DEVSTATE_ERR_NULL, "entry(s, 0, NULL)")
+        expectStatus(devstate_snapshot_json(pointer, 0, nil), is: DEVSTATE_ERR_NULL, "json(s, 0, NULL)")
+        expectStatus(devstate_snapshot_qapi_list(pointer, nil), is: DEVSTATE_ERR_NULL, "qapi_list(s, NULL)")
+    }
+}
+
+func releaseEverything() {
+    for slot in strings.indices {
+        if case .live = strings[slot] { freeJSON(slot) }
+        strings[slot] = .empty
+        stringPointers[slot] = nil
+    }
+    for slot in snapshots.indices {
+        if case .live = snapshots[slot] { freeSnapshot(slot) }
+        snapshots[slot] = .empty
+    }
+    for slot in 0..<recorderSlots {
+        if case .live = recorders[slot] { freeRecorder(slot) }
+        recorders[slot] = .empty
+    }
+}
+
+// MARK: the target
+
+let maxOperations = 400
+let maxEntriesPerRecorder = 1000
+
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data else { return 0 }
+    var input = Input(bytes: UnsafeBufferPointer(start: data, count: size))
+    // The default recorder lives across inputs: bring it to a known state (ended, empty).
+    if !defaultModelKnown {
+        // Its run counter before this process's first input is not known to the model.
+        var snapshot: OpaquePointer?
+        if devstate_snapshot_take(devstate_default_recorder(), &snapshot) == DEVSTATE_OK {
+            var info = devstate_snapshot_info()
+            _ = devstate_snapshot_get_info(snapshot, &info)
+            defaultModel.run = info.run
+            _ = devstate_snapshot_free(snapshot)
+        }
+        defaultModelKnown = true
+    }
+    beginRun(defaultSlot, viaHook: true)
+    endRun(defaultSlot, viaHook: true)
+
+    var operations = 0
+    while !input.isEmpty && operations < maxOperations {
+        operations += 1
+        let op = input.byte()
+        let argument = input.byte()
+        let slot = Int(argument % 5)          // 4 = the default recorder
+        let target = Int((argument >> 3) % 4) // snapshot / string slot
+        switch op % 16 {
+        case 0: newRecorder(Int(argument % 4))
+        case 1: freeRecorder(slot)
+        case 2: beginRun(slot, viaHook: argument & 0x80 != 0)
+        case 3, 4:
+            let name = makeName(&input)
+            defer { name.release() }
+            let instance = input.byte() & 1 == 0 ? UInt32(input.byte()) : input.u32()
+            let timeKind = input.byte()
+            let time: UInt64 = switch timeKind % 4 {
+            case 0: 0
+            case 1: UInt64.max
+            case 2: UInt64(input.byte())
+            default: input.u64()
+            }
+            let flags: UInt32 = timeKind & 0x40 != 0 ? input.u32() : UInt32(timeKind >> 7)
+            if slot == defaultSlot && argument & 0x80 != 0 {
+                let start = Int64(bitPattern: input.u64())
+                let end = timeKind & 0x20 != 0 ? Int64(bitPattern: input.u64()) : start &+ Int64(input.byte()) &- 8
+                record(slot, name, instance: instance, time: 0, flags: flags, hook: (start, end))
+            } else {
+                record(slot, timeKind & 0x10 != 0 && timeKind % 4 == 2 ? nil : name,
+                       instance: instance, time: time, flags: flags, hook: nil)
+            }
+        case 5: endRun(slot, viaHook: argument & 0x80 != 0)
+        case 6: takeSnapshot(slot, into: target)
+        case 7: freeSnapshot(target)
+        case 8: inspectSnapshot(target, probe: UInt64(input.byte()))
+        case 9:
+            let which = input.byte()
+            let flags: UInt32 = which & 0x80 != 0 ? input.u32() : UInt32(which & 1)
+            makeJSON(target, into: Int(which >> 1) % 4, flags: flags)
+        case 10: freeJSON(target)
+        case 11: qapiFromSnapshot(target)
+        case 12: qemuDeviceStateTimes()
+        case 13: checkStaticQueries(Int32(bitPattern: input.u32()))
+        case 14: nullArguments(slot)
+        default:
+            // Many short records: grows the entry array (64, 128, ...) and the name arena (4096, ...).
+            guard let model = recorderModel(slot), model.entries.count < maxEntriesPerRecorder else { continue }
+            let count = Int(input.byte() % 64)
+            for index in 0..<count {
+                let name = CName(bytes: Array("dev\(index)/".utf8) + Array(repeating: argument, count: index % 50 + 1)
+                                 .map { $0 == 0 ? 0x30 : $0 }, terminate: true)
+                record(slot, name, instance: UInt32(index), time: UInt64(index % 7), flags: UInt32(index & 1), hook: nil)
+                name.release()
+            }
+        }
+    }
+    releaseEverything()
+    return 0
+}
+
+setvbuf(stdout, nil, _IOLBF, 0)
+runFuzzer(fuzzOne)
