@@ -23,7 +23,7 @@ if [ -n "${missing:-}" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 
-CFLAGS=(-O2 -g -std=c11 -Wall -Wextra -Werror)
+CFLAGS=(-O2 -g -std=c11 -Wall -Wextra -Werror -ITests/c)
 gcc "${CFLAGS[@]}" -DBENCH_OURS -o $BIN/ours-shared bench/micro/bench.c $(pkg-config --cflags --libs devstate json-c)
 gcc "${CFLAGS[@]}" -DBENCH_OURS -o $BIN/ours-static bench/micro/bench.c -x none $(pkg-config --cflags --libs devstate-static json-c)
 gcc "${CFLAGS[@]}" -DBENCH_BASELINE -o $BIN/baseline bench/micro/bench.c $(pkg-config --cflags --libs glib-2.0 json-c)

@@ -6,9 +6,10 @@
 // adversarial names (empty, 255 and 256 bytes with no NUL within, invalid UTF-8, control
 // bytes, embedded NUL). Every call's status and every value read back is checked against a
 // model of the documented contract; a mismatch aborts, which libFuzzer reports as a crash.
-// Built with --sanitize=fuzzer and --sanitize=address (scripts/hardening/run.sh).
+// Built with AddressSanitizer and libFuzzer coverage by scripts/hardening/run.sh.
 import CJSONC
 import CShim
+import FuzzDriver
 #if canImport(Glibc)
 import Glibc
 #endif

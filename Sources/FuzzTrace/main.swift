@@ -6,9 +6,10 @@
 //  - no crash, no sanitizer report, no hang;
 //  - the events read do not depend on the chunk size (4 KiB vs 1 MiB chunks, same line limit);
 //  - the JSON report is valid UTF-8 and strict JSON (json-c, JSON_TOKENER_STRICT).
-// Built with --sanitize=fuzzer and --sanitize=address (scripts/hardening/run.sh).
+// Built with AddressSanitizer and libFuzzer coverage by scripts/hardening/run.sh.
 import CJSONC
 import DevstateTrace
+import FuzzDriver
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -8,57 +8,8 @@
 
 #include <devstate/devstate.h>
 
+#include "count-allocs.h"
 #include "harness.h"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
-extern void __libc_free(void *p);
-
-static volatile long allocations;
-
-void *malloc(size_t size)
-{
-    allocations++;
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t count, size_t size)
-{
-    allocations++;
-    return __libc_calloc(count, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-    allocations++;
-    return __libc_realloc(p, size);
-}
-
-void *aligned_alloc(size_t alignment, size_t size)
-{
-    allocations++;
-    return __libc_memalign(alignment, size);
-}
-
-int posix_memalign(void **out, size_t alignment, size_t size)
-{
-    allocations++;
-    *out = __libc_memalign(alignment, size);
-    return *out ? 0 : 12;
-}
-
-void free(void *p)
-{
-    __libc_free(p);
-}
-#ifdef __cplusplus
-}
-#endif
 
 #define DEVICES 300
 

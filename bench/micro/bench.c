@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "count-allocs.h" /* Tests/c: allocations per record */
 #include "names.h"
 
 #if defined(BENCH_OURS)
@@ -29,25 +30,6 @@
 #else
 #error "build with -DBENCH_OURS or -DBENCH_BASELINE"
 #endif
-
-/* ---- allocation counter (the executable's definitions serve the libraries too) ---- */
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
-extern void __libc_free(void *p);
-static long allocations;
-void *malloc(size_t size) { allocations++; return __libc_malloc(size); }
-void *calloc(size_t count, size_t size) { allocations++; return __libc_calloc(count, size); }
-void *realloc(void *p, size_t size) { allocations++; return __libc_realloc(p, size); }
-void *aligned_alloc(size_t a, size_t size) { allocations++; return __libc_memalign(a, size); }
-int posix_memalign(void **out, size_t a, size_t size)
-{
-    allocations++;
-    *out = __libc_memalign(a, size);
-    return *out ? 0 : 12;
-}
-void free(void *p) { __libc_free(p); }
 
 typedef struct input {
     char name[64];

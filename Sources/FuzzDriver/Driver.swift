@@ -1,15 +1,16 @@
-// Starts libFuzzer, or replays inputs when the binary was built without it.
+// Starts libFuzzer, or replays inputs when the binary was built without it; shared by the
+// FuzzABI and FuzzTrace targets.
 //
 // SwiftPM links an executable with `--defsym main=<module>_main`, so libFuzzer's own `main`
 // never runs: this calls `LLVMFuzzerRunDriver` itself. The symbol is looked up at run time so
-// that a plain `swift build` (no `--sanitize=fuzzer`) still links; scripts/hardening/run.sh
-// builds with `--sanitize=fuzzer` and exports the symbol
+// that a plain `swift build` (no libFuzzer) still links; scripts/hardening/run.sh links
+// libFuzzer's no-main runtime and exports the symbol
 // (`-Xlinker --export-dynamic-symbol=LLVMFuzzerRunDriver`).
 #if canImport(Glibc)
 import Glibc
 #endif
 
-typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+public typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
 private typealias FuzzDriver = @convention(c) (
     UnsafeMutablePointer<Int32>,
     UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
@@ -18,7 +19,7 @@ private typealias FuzzDriver = @convention(c) (
 
 /// Runs libFuzzer with the process arguments, or, without libFuzzer, runs `callback` once on
 /// each file named (directories: each file in them) and exits 0.
-func runFuzzer(_ callback: FuzzCallback) -> Never {
+public func runFuzzer(_ callback: FuzzCallback) -> Never {
     if let symbol = dlsym(nil, "LLVMFuzzerRunDriver") {
         let driver = unsafeBitCast(symbol, to: FuzzDriver.self)
         var argc = CommandLine.argc
