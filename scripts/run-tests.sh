@@ -21,7 +21,7 @@ tally() {
         echo "$suite: printed no count (exit $status)"; tail -n 20 "$log"
         broken+=("$suite"); total_failed=$((total_failed + 1)); return
     fi
-    p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+    p=$(sed -E 's/^([A-Za-z0-9_+-]+: )?([0-9]+) passed.*/\2/' <<<"$line")
     f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
     total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
