@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: record and query cost of libdevstate (shared and static) against a C baseline
-# doing what the reference patch does (GLib list + deep copy + json-c), measured in one run.
+# doing what the reference patch does (GLib list + deep copy + json-c), measured in one run,
+# and the downtime of real migrations with unpatched, reference and library QEMU builds.
 # Writes bench/RESULTS.md and bench/record-cost.png (never edit them by hand).
 # BENCH_SMOKE=1 runs every step once on small sizes and writes to build/bench-smoke/ (CI).
 set -euo pipefail
@@ -15,6 +16,9 @@ else
 fi
 BIN=build/bench
 mkdir -p "$BIN" "$OUT"
+# Real migrations of the three QEMU builds (20 rounds; the smoke does one).
+QEMU_ROUNDS=20; [ "$SMOKE" = 1 ] && QEMU_ROUNDS=1
+bench/qemu-downtime.sh "$QEMU_ROUNDS" "$OUT/qemu-downtime.md"
 
 for p in valgrind gnuplot-nox libglib2.0-dev libjson-c-dev; do
     dpkg-query -W -f='${Status}\n' $p 2>/dev/null | grep -q '^install ok installed' || missing="${missing:-} $p"

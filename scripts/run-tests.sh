@@ -65,6 +65,9 @@ echo "== devstate CLI against a real stock QEMU 10.0 (bookworm-backports)"
 run_suite cli-stock-qemu env DEVSTATE_BIN="$(swift build --show-bin-path)/devstate" \
     bash scripts/fixtures/e2e-stock-qemu.sh
 
+echo "== Patched QEMU 10.0: build both QEMUs, real migrations, reference comparison (Tests/e2e)"
+run_suite qemu-e2e scripts/qemu/e2e.sh
+
 echo "== C tests: gcc -std=c11 and g++, shared (pkg-config devstate) and static (devstate-static)"
 for t in abi replay json stress alloc; do
     for lang in c11 cxx; do
@@ -91,9 +94,10 @@ for t in abi replay json stress; do
     run_suite "$t-asan" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 "$bin"
 done
 
-echo "== Benchmark harness smoke (one iteration, so it cannot rot; figures are not checked)"
+echo "== Benchmark harness smoke (one iteration, real QEMU round included; figures not checked)"
 run_suite bench-smoke bash -c 'BENCH_SMOKE=1 bench/run.sh && test -s build/bench-smoke/RESULTS.md \
-    && test -s build/bench-smoke/record-cost.png && echo "bench-smoke: 1 passed, 0 failed"'
+    && test -s build/bench-smoke/record-cost.png && grep -q "library / reference" build/bench-smoke/RESULTS.md \
+    && echo "bench-smoke: 1 passed, 0 failed"'
 
 run_suite cli-bench-smoke bash -c 'bash bench/cli/smoke.sh && echo "cli-bench-smoke: 1 passed, 0 failed"'
 

@@ -2,6 +2,7 @@
  * Replays a pc machine's stop-and-copy through the QEMU hooks, as patched savevm.c and
  * migration.c call them, and checks the snapshot, the QAPI list and the JSON.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <json-c/json.h>
@@ -12,6 +13,7 @@ typedef struct MigrationInfo {
     int status;
     uint64_t downtime;
     void *ram;
+    bool has_device_state_times;
     DeviceSaveStateTimeList *device_state_times;
 } MigrationInfo;
 #define DEVSTATE_WANT_MIGRATION_INFO_HOOK 1
@@ -119,6 +121,7 @@ int main(void)
     memset(&info, 0, sizeof(info));
     qemu_savevm_get_device_state_times(&info);
     CHECK(info.device_state_times == NULL);
+    CHECK(!info.has_device_state_times);
 
     replay(1764230400000000, 0);
 
@@ -132,6 +135,7 @@ int main(void)
     info.status = 5;
     qemu_savevm_get_device_state_times(&info);
     CHECK(info.device_state_times != NULL);
+    CHECK(info.has_device_state_times);
     CHECK_INT(info.status, 5);
     check_list(info.device_state_times, 0);
 

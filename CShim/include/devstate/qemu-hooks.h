@@ -123,10 +123,11 @@ DEVSTATE_API int32_t devstate_qapi_list_free(DeviceSaveStateTimeList *list);
  * The reference patch's hook, with its signature: called by
  * fill_source_migration_info() when the migration has completed. Fills
  * info->device_state_times with a deep copy of the last ended run, which
- * QEMU frees with the rest of MigrationInfo. Since QEMU 8.0 an optional
- * list member has no has_ flag: a NULL list (no run, or nothing kept)
- * leaves "device-state-times" out of the reply. A list already present is
- * left alone.
+ * QEMU frees with the rest of MigrationInfo, and sets
+ * info->has_device_state_times (an optional list member keeps its has_ flag
+ * in QEMU 10.0; only other pointer members lost theirs in 8.0). No run, or a
+ * run that kept nothing, leaves both untouched, so "device-state-times" is
+ * left out of the reply. A list already present is left alone.
  */
 static inline void qemu_savevm_get_device_state_times(MigrationInfo *info)
 {
@@ -135,8 +136,9 @@ static inline void qemu_savevm_get_device_state_times(MigrationInfo *info)
     if (!info || info->device_state_times) {
         return;
     }
-    if (devstate_qemu_device_state_times(&list) == DEVSTATE_OK) {
+    if (devstate_qemu_device_state_times(&list) == DEVSTATE_OK && list) {
         info->device_state_times = list;
+        info->has_device_state_times = true;
     }
 }
 #endif
