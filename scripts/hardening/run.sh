@@ -54,7 +54,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 clang_rt=$(dirname "$(clang -print-libgcc-file-name --rtlib=compiler-rt 2>/dev/null)")
 fuzzer_rt="$clang_rt/libclang_rt.fuzzer_no_main-x86_64.a"
-[ -f "$fuzzer_rt" ] || fuzzer_rt=$(ls /opt/swift/usr/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/null | head -n 1)
+[ -f "$fuzzer_rt" ] || fuzzer_rt=$(ls /opt/swift/usr/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/null | sed -n 1p)
 
 # --- builds (in the background of nothing else: 2 cores) ---------------------------------
 # The fuzz targets: release, AddressSanitizer, libFuzzer coverage on every module, libFuzzer
