@@ -92,10 +92,14 @@ public final class Recorder: @unchecked Sendable {
         self.init(isDefault: false, maxEntries: maxEntries)
     }
 
-    init(isDefault: Bool, maxEntries: Int = Int(DEVSTATE_MAX_ENTRIES)) {
+    convenience init(isDefault: Bool, maxEntries: Int = Int(DEVSTATE_MAX_ENTRIES)) {
         guard let lock = devstate_shim_lock_new() else {
             fatalError("DeviceStateTimes: cannot allocate a lock")
         }
+        self.init(lock: lock, isDefault: isDefault, maxEntries: maxEntries)
+    }
+
+    private init(lock: UnsafeMutablePointer<devstate_shim_lock>, isDefault: Bool, maxEntries: Int) {
         self.lock = lock
         state = .allocate(capacity: 1)
         state.initialize(to: RecorderState())
@@ -105,9 +109,8 @@ public final class Recorder: @unchecked Sendable {
 
     /// For the C ABI, which must report exhaustion rather than stop the process.
     static func make() -> Recorder? {
-        guard let probe = devstate_shim_lock_new() else { return nil }
-        devstate_shim_lock_free(probe)
-        return Recorder(isDefault: false)
+        guard let lock = devstate_shim_lock_new() else { return nil }
+        return Recorder(lock: lock, isDefault: false, maxEntries: Int(DEVSTATE_MAX_ENTRIES))
     }
 
     deinit {
