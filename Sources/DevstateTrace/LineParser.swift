@@ -233,33 +233,44 @@ public enum LineParser {
                 if t == 0, j &- 1 > 0 { return seconds &* 1_000_000 &+ micros }
             }
         }
-        var i = 0
-        while i < count, isDigit(p[i]) { i &+= 1 }
-        guard i > 0, i < count, p[i] == UInt8(ascii: "@") else { return nil }
+        guard let (stamp, end) = readStamp(p, from: 0, limit: count), end == count &- 1 else {
+            return nil
+        }
+        return stamp
+    }
+
+    /// Reads `TID@SECONDS.MICROS` from `p[start..<limit]`: one or more TID digits, 1 to 12
+    /// seconds digits, 1 to 9 fraction digits. Returns the stamp in µs and the index after the
+    /// fraction (the caller checks the `:` there). Shared with `MarkerFinder.atLineStart`.
+    @inline(__always)
+    static func readStamp(_ p: UnsafePointer<UInt8>, from start: Int, limit: Int) -> (Int64, Int)? {
+        var i = start
+        while i < limit, isDigit(p[i]) { i &+= 1 }
+        guard i > start, i < limit, p[i] == UInt8(ascii: "@") else { return nil }
         i &+= 1
         let secondsStart = i
         var seconds: Int64 = 0
-        while i < count, isDigit(p[i]) {
+        while i < limit, isDigit(p[i]) {
             seconds = seconds &* 10 &+ Int64(p[i] &- 48)
             i &+= 1
         }
         let secondsDigits = i &- secondsStart
-        guard secondsDigits > 0, secondsDigits <= 12, i < count, p[i] == UInt8(ascii: ".") else {
+        guard secondsDigits > 0, secondsDigits <= 12, i < limit, p[i] == UInt8(ascii: ".") else {
             return nil
         }
         i &+= 1
         let microsStart = i
         var micros: Int64 = 0
-        while i < count, isDigit(p[i]) {
+        while i < limit, isDigit(p[i]) {
             micros = micros &* 10 &+ Int64(p[i] &- 48)
             i &+= 1
         }
         var digits = i &- microsStart
-        guard digits > 0, digits <= 9, i == count &- 1 else { return nil }
+        guard digits > 0, digits <= 9 else { return nil }
         // QEMU prints %06zu; scale anything else to microseconds.
         while digits < 6 { micros &*= 10; digits &+= 1 }
         while digits > 6 { micros /= 10; digits &-= 1 }
-        return seconds &* 1_000_000 &+ micros
+        return (seconds &* 1_000_000 &+ micros, i)
     }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }

@@ -246,8 +246,7 @@ enum MarkerFinder {
     static let head1: UInt64 = LineParser.marker.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }
 
     /// When the line starting at `start` is `[TID@SECONDS.MICROS:]vmstate_downtime_…`: the
-    /// marker's offset and the stamp (µs), read in the same pass (the grammar of
-    /// `LineParser.parseStamp`).
+    /// marker's offset and the stamp (µs), read in the same pass (`LineParser.readStamp`).
     @inline(__always)
     static func atLineStart(_ base: UnsafePointer<UInt8>, _ start: Int, _ to: Int,
                             readStamp: Bool = true) -> (marker: Int, stamp: Int64?)? {
@@ -264,29 +263,10 @@ enum MarkerFinder {
             guard i < limit, base[i] == UInt8(ascii: ":") else { return nil }
             i &+= 1
         } else if i < limit, LineParser.isDigit(base[i]) {
-            while i < limit, LineParser.isDigit(base[i]) { i &+= 1 }
-            guard i < limit, base[i] == UInt8(ascii: "@") else { return nil }
-            i &+= 1
-            let s0 = i
-            var seconds: Int64 = 0
-            while i < limit, LineParser.isDigit(base[i]) {
-                seconds = seconds &* 10 &+ Int64(base[i] &- 48)
-                i &+= 1
-            }
-            guard i > s0, i &- s0 <= 12, i < limit, base[i] == UInt8(ascii: ".") else { return nil }
-            i &+= 1
-            let u0 = i
-            var micros: Int64 = 0
-            while i < limit, LineParser.isDigit(base[i]) {
-                micros = micros &* 10 &+ Int64(base[i] &- 48)
-                i &+= 1
-            }
-            var digits = i &- u0
-            guard digits >= 1, digits <= 9, i < limit, base[i] == UInt8(ascii: ":") else { return nil }
-            while digits < 6 { micros &*= 10; digits &+= 1 }
-            while digits > 6 { micros /= 10; digits &-= 1 }
-            stamp = seconds &* 1_000_000 &+ micros
-            i &+= 1
+            guard let (value, end) = LineParser.readStamp(base, from: i, limit: limit),
+                  end < limit, base[end] == UInt8(ascii: ":") else { return nil }
+            stamp = value
+            i = end &+ 1
         }
         guard i &+ 17 <= to else { return nil }
         let raw = UnsafeRawPointer(base)
