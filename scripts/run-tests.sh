@@ -69,7 +69,7 @@ echo "== Patched QEMU 10.0: build both QEMUs, real migrations, reference compari
 run_suite qemu-e2e scripts/qemu/e2e.sh
 
 echo "== C tests: gcc -std=c11 and g++, shared (pkg-config devstate) and static (devstate-static)"
-for t in abi replay json stress alloc; do
+for t in abi replay json stress alloc whole; do
     for lang in c11 cxx; do
         for link in shared static; do
             pc=devstate; [ $link = static ] && pc=devstate-static
@@ -87,7 +87,7 @@ for t in abi replay json stress alloc; do
 done
 
 echo "== C tests under AddressSanitizer with leak detection"
-for t in abi replay json stress; do
+for t in abi replay json stress whole; do
     bin="$OUT/$t-asan"
     gcc -std=c11 "${CFLAGS_STRICT[@]}" -g -fsanitize=address -fno-omit-frame-pointer -o "$bin" \
         "Tests/c/test_$t.c" $(pkg-config --cflags --libs devstate json-c)

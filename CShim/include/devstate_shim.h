@@ -11,6 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devstate/devstate.h"
+
+/* The release, written once in devstate.h; Swift cannot import the computed macros. */
+static inline const char *devstate_shim_version_string(void)
+{
+    return DEVSTATE_VERSION_STRING;
+}
+
+static inline unsigned devstate_shim_version_number(void)
+{
+    return DEVSTATE_VERSION_NUMBER;
+}
+
+static inline unsigned devstate_shim_abi_version(void)
+{
+    return DEVSTATE_ABI_VERSION;
+}
+
 /*
  * A recorder's lock. Taken once per record inside VM downtime, so the
  * uncontended path is one atomic exchange and one release store (a pthread

@@ -2,20 +2,14 @@
 // definition against its declaration in the header.
 import CShim
 
-private let versionString: StaticString = "0.1.0"
-private let versionNumber: UInt32 = 100
-private let abiVersion: UInt32 = 0
+@c @implementation
+public func devstate_version_number() -> UInt32 { UInt32(devstate_shim_version_number()) }
 
 @c @implementation
-public func devstate_version_number() -> UInt32 { versionNumber }
+public func devstate_version_string() -> UnsafePointer<CChar>! { devstate_shim_version_string() }
 
 @c @implementation
-public func devstate_version_string() -> UnsafePointer<CChar>! {
-    UnsafeRawPointer(versionString.utf8Start).assumingMemoryBound(to: CChar.self)
-}
-
-@c @implementation
-public func devstate_abi_version() -> UInt32 { abiVersion }
+public func devstate_abi_version() -> UInt32 { UInt32(devstate_shim_abi_version()) }
 
 @c @implementation
 public func devstate_strerror(_ code: Int32) -> UnsafePointer<CChar>! {
@@ -58,21 +52,29 @@ public func devstate_record(_ recorder: OpaquePointer!, _ name: UnsafePointer<CC
     return recordChecked(recorder, name, instanceID, saveTime, flags)
 }
 
-/// Validates a C name (1...255 bytes before the NUL, read no further than 256 bytes) and
-/// records it; shared by devstate_record and the QEMU hooks.
+/// Validates a C name (1...255 bytes before the NUL, read no further than 256 bytes) and the
+/// flags, and records it; shared by devstate_record, devstate_checkpoint and the QEMU hooks.
+/// `originCandidate` is a clock reading (a span's start, a checkpoint) for the run's origin.
 @inline(__always)
 func recordChecked(_ recorder: OpaquePointer, _ name: UnsafePointer<CChar>, _ instanceID: UInt32,
-                   _ saveTime: UInt64, _ flags: UInt32) -> Int32 {
+                   _ saveTime: UInt64, _ flags: UInt32, originCandidate: Int64? = nil) -> Int32 {
     let length = devstate_shim_strnlen(name, Int(DEVSTATE_NAME_MAX) + 1)
     if length == 0 { return DEVSTATE_ERR_NAME_EMPTY }
     if length > Int(DEVSTATE_NAME_MAX) { return DEVSTATE_ERR_NAME_TOO_LONG }
-    if flags & ~DEVSTATE_ENTRY_HANDLER != 0 { return DEVSTATE_ERR_FLAGS }
+    if EntryKind(flags: flags) == nil { return DEVSTATE_ERR_FLAGS }
     return name.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
         Handles.withRecorder(recorder) {
             $0.record(validName: bytes, length: length, instanceID: instanceID,
-                      saveTime: saveTime, flags: flags)
+                      saveTime: saveTime, flags: flags, originCandidate: originCandidate)
         }
     }
+}
+
+@c @implementation
+public func devstate_checkpoint(_ recorder: OpaquePointer!, _ name: UnsafePointer<CChar>!,
+                                _ time: Int64) -> Int32 {
+    guard let recorder, let name else { return DEVSTATE_ERR_NULL }
+    return recordChecked(recorder, name, 0, UInt64(bitPattern: time), DEVSTATE_ENTRY_CHECKPOINT)
 }
 
 @c @implementation

@@ -15,6 +15,8 @@ public enum DeviceStateError: Error, Equatable, Sendable, CaseIterable {
     case flags
     case json
     case nameNUL
+    /// An unknown `DEVSTATE_QEMU_LIST_*` selector (since 0.2.0).
+    case noList
 
     /// The C ABI's status code for this error.
     public var code: Int32 {
@@ -32,6 +34,7 @@ public enum DeviceStateError: Error, Equatable, Sendable, CaseIterable {
         case .flags: DEVSTATE_ERR_FLAGS
         case .json: DEVSTATE_ERR_JSON
         case .nameNUL: DEVSTATE_ERR_NAME_NUL
+        case .noList: DEVSTATE_ERR_NO_LIST
         }
     }
 
@@ -53,6 +56,7 @@ public enum DeviceStateError: Error, Equatable, Sendable, CaseIterable {
         case .flags: StaticMessages.flags
         case .json: StaticMessages.json
         case .nameNUL: StaticMessages.nameNUL
+        case .noList: StaticMessages.noList
         }
     }
 
@@ -91,9 +95,10 @@ enum StaticMessages {
     static var range: UnsafePointer<CChar> { make("index is past the last entry") }
     static var full: UnsafePointer<CChar> { make("run already holds the maximum number of entries; entry dropped") }
     static var notOwned: UnsafePointer<CChar> { make("the default recorder belongs to the library and cannot be freed") }
-    static var flags: UnsafePointer<CChar> { make("unknown bits in flags") }
+    static var flags: UnsafePointer<CChar> { make("unknown bits in flags, or more than one DEVSTATE_ENTRY_* value") }
     static var json: UnsafePointer<CChar> { make("json-c could not build the document") }
     static var nameNUL: UnsafePointer<CChar> { make("device name contains a NUL byte") }
+    static var noList: UnsafePointer<CChar> { make("unknown DEVSTATE_QEMU_LIST_* list") }
     static var unknown: UnsafePointer<CChar> { make("unknown status code") }
 
     /// String literals are stored NUL-terminated in the binary's read-only data.

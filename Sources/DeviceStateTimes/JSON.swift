@@ -8,6 +8,8 @@ private enum Key {
     static let instanceID: StaticString = "instance-id"
     static let saveTime: StaticString = "save-time"
     static let handler: StaticString = "handler"
+    static let iterable: StaticString = "iterable"
+    static let time: StaticString = "time"
 }
 
 extension Snapshot {
@@ -41,11 +43,20 @@ extension Snapshot {
 
     private func makeObject(for record: EntryRecord) -> OpaquePointer? {
         guard let object = json_object_new_object() else { return nil }
-        let complete = add(Key.name, makeName(name(of: record)), to: object)
-            && add(Key.instanceID, json_object_new_int64(Int64(record.instanceID)), to: object)
-            && add(Key.saveTime, json_object_new_uint64(record.saveTime), to: object)
-            && (record.flags != DEVSTATE_ENTRY_HANDLER
-                || add(Key.handler, json_object_new_boolean(1), to: object))
+        let complete: Bool
+        switch record.flags {
+        case DEVSTATE_ENTRY_CHECKPOINT:
+            complete = add(Key.name, makeName(name(of: record)), to: object)
+                && add(Key.time, json_object_new_uint64(offset(ofCheckpoint: record)), to: object)
+        default:
+            complete = add(Key.name, makeName(name(of: record)), to: object)
+                && add(Key.instanceID, json_object_new_int64(Int64(record.instanceID)), to: object)
+                && add(Key.saveTime, json_object_new_uint64(record.saveTime), to: object)
+                && (record.flags != DEVSTATE_ENTRY_HANDLER
+                    || add(Key.handler, json_object_new_boolean(1), to: object))
+                && (record.flags != DEVSTATE_ENTRY_ITERABLE
+                    || add(Key.iterable, json_object_new_boolean(1), to: object))
+        }
         guard complete else {
             json_object_put(object)
             return nil

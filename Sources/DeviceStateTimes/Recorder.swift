@@ -6,18 +6,27 @@ public enum EntryKind: Sendable, Equatable {
     case vmsd
     /// No vmsd; saved by a `save_state` handler (10.0: slirp, VFIO). Recorded only on opt-in.
     case handler
+    /// An iterable section (ram, dirty-bitmap, block): its switchover save or one of its loads.
+    case iterable
+    /// A named point in time: the entry's time is a clock reading, not a duration.
+    case checkpoint
 
     var flags: UInt32 {
         switch self {
         case .vmsd: DEVSTATE_ENTRY_VMSD
         case .handler: DEVSTATE_ENTRY_HANDLER
+        case .iterable: DEVSTATE_ENTRY_ITERABLE
+        case .checkpoint: DEVSTATE_ENTRY_CHECKPOINT
         }
     }
 
+    /// Nil unless `flags` is exactly one DEVSTATE_ENTRY_* value.
     init?(flags: UInt32) {
         switch flags {
         case DEVSTATE_ENTRY_VMSD: self = .vmsd
         case DEVSTATE_ENTRY_HANDLER: self = .handler
+        case DEVSTATE_ENTRY_ITERABLE: self = .iterable
+        case DEVSTATE_ENTRY_CHECKPOINT: self = .checkpoint
         default: return nil
         }
     }
@@ -53,6 +62,10 @@ struct RecorderState {
     var dropped: UInt64 = 0
     var run: UInt64 = 0
     var phase = RunState.never
+    /// The earliest clock reading of the run (a span's start or a checkpoint), from which
+    /// checkpoint times are counted; meaningful only when `hasOrigin`.
+    var origin: Int64 = 0
+    var hasOrigin = false
 
     mutating func releaseStorage() {
         devstate_shim_free(entries)
@@ -141,6 +154,7 @@ public final class Recorder: @unchecked Sendable {
             state.arenaUsed = 0
             state.skippedZero = 0
             state.dropped = 0
+            state.hasOrigin = false
             state.run &+= 1
             state.phase = .open
             return DEVSTATE_OK
@@ -195,6 +209,12 @@ public final class Recorder: @unchecked Sendable {
         return try outcome(status)
     }
 
+    /// Records the checkpoint `name` at the clock reading `time` (µs); kept whatever the reading.
+    @discardableResult
+    public func checkpoint(name: String, time: Int64) throws(DeviceStateError) -> RecordOutcome {
+        try record(name: name, instanceID: 0, saveTime: UInt64(bitPattern: time), kind: .checkpoint)
+    }
+
     /// Records one entry whose name is arbitrary bytes (not necessarily UTF-8), 1 to 255, no NUL.
     @discardableResult
     public func record(nameBytes: some Collection<UInt8>, instanceID: UInt32, saveTime: UInt64,
@@ -226,17 +246,22 @@ public final class Recorder: @unchecked Sendable {
     }
 
     /// The hot path. The caller has checked the name (1...255 bytes, no NUL) and the flags.
+    /// `originCandidate` is a span's start reading; a checkpoint's own reading counts as one.
     @inline(__always)
     func record(validName name: UnsafePointer<UInt8>, length: Int, instanceID: UInt32,
-                saveTime: UInt64, flags: UInt32) -> Int32 {
+                saveTime: UInt64, flags: UInt32, originCandidate: Int64? = nil) -> Int32 {
         devstate_shim_lock_acquire(lock)
         defer { devstate_shim_lock_release(lock) }
         let state = self.state
         guard state.pointee.phase == .open else {
             return state.pointee.phase == .retired ? DEVSTATE_ERR_INVALID_HANDLE : DEVSTATE_ERR_NO_RUN
         }
-        guard saveTime != 0 else {
+        let isCheckpoint = flags == DEVSTATE_ENTRY_CHECKPOINT
+        // A skipped 0 µs span still began at its reading; a refused record changes nothing.
+        let reading = isCheckpoint ? Int64(bitPattern: saveTime) : originCandidate
+        guard saveTime != 0 || isCheckpoint else {
             state.pointee.skippedZero &+= 1
+            Self.noteOrigin(reading, in: state)
             return DEVSTATE_SKIPPED_ZERO
         }
         let count = state.pointee.count
@@ -260,7 +285,15 @@ public final class Recorder: @unchecked Sendable {
             instanceID: instanceID, flags: flags, saveTime: saveTime))
         state.pointee.arenaUsed = needed
         state.pointee.count = count &+ 1
+        Self.noteOrigin(reading, in: state)
         return DEVSTATE_OK
+    }
+
+    @inline(__always)
+    private static func noteOrigin(_ reading: Int64?, in state: UnsafeMutablePointer<RecorderState>) {
+        guard let reading, !state.pointee.hasOrigin || reading < state.pointee.origin else { return }
+        state.pointee.origin = reading
+        state.pointee.hasOrigin = true
     }
 
     private static func growEntries(_ state: inout RecorderState, limit: Int) -> Bool {
@@ -318,7 +351,8 @@ public final class Recorder: @unchecked Sendable {
                              bytes: state.arenaUsed)
                 return Snapshot(storage: storage, skippedZero: state.skippedZero,
                                 dropped: state.dropped, run: state.run,
-                                isComplete: state.phase == .ended)
+                                isComplete: state.phase == .ended,
+                                origin: state.hasOrigin ? state.origin : nil)
             }
             if let copied { return copied }
             // The run grew, was reset or the recorder was freed meanwhile: size it again.

@@ -49,7 +49,7 @@ public struct Entry: Sendable, Equatable {
     /// The name exactly as recorded.
     public var nameBytes: [UInt8]
     public var instanceID: UInt32
-    /// Microseconds, > 0.
+    /// Microseconds, > 0; for a `.checkpoint` the clock reading (as `Int64(bitPattern:)`).
     public var saveTime: UInt64
     public var kind: EntryKind
 
@@ -79,14 +79,25 @@ public final class Snapshot: RandomAccessCollection, @unchecked Sendable {
     public let run: UInt64
     /// Whether the run had ended when the copy was taken.
     public let isComplete: Bool
+    /// The run's earliest clock reading (µs): a checkpoint's, or the start of a span the QEMU
+    /// hooks recorded. Checkpoint times are counted from it. Nil when the run saw none.
+    public let origin: Int64?
 
     init(storage: SnapshotStorage, skippedZero: UInt64, dropped: UInt64, run: UInt64,
-         isComplete: Bool) {
+         isComplete: Bool, origin: Int64?) {
         self.storage = storage
         self.skippedZero = skippedZero
         self.dropped = dropped
         self.run = run
         self.isComplete = isComplete
+        self.origin = origin
+    }
+
+    /// Microseconds from the run's origin to a checkpoint's reading; 0 if the clock went back.
+    func offset(ofCheckpoint record: EntryRecord) -> UInt64 {
+        let reading = Int64(bitPattern: record.saveTime)
+        let origin = self.origin ?? reading
+        return reading > origin ? UInt64(bitPattern: reading &- origin) : 0
     }
 
     deinit {

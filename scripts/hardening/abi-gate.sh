@@ -80,6 +80,20 @@ if [ -s "$work/stub/libdevstate-api.so" ]; then
         diff <(echo "$stub") <(echo "$exported") | grep '^[<>]' | sed 's/^/    /'
     fi
 fi
+# Every earlier release of this ABI (abi/releases/X.Y.Z, frozen when it shipped): the
+# library may only have added to it, so a host built against it keeps linking and running.
+for release in "$root"/abi/releases/*/; do
+    [ -s "$release/libdevstate.abi" ] || continue
+    name=$(basename "$release")
+    [ -s "$work/libdevstate.abi" ] && compare "library-$name" "$release/libdevstate.abi" "$work/libdevstate.abi"
+    [ -s "$work/libdevstate-api.abi" ] && compare "api-$name" "$release/libdevstate-api.abi" "$work/libdevstate-api.abi"
+    missing=$(comm -23 <(abi_symbols "$release/libdevstate.abi") <(echo "$exported"))
+    if [ -z "$missing" ]; then
+        pass "every symbol of release $name is still exported"
+    else
+        fail "symbols of release $name no longer exported: $(echo $missing)"
+    fi
+done
 soname=$(readelf -d "$stage/lib/libdevstate.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 abi=$(sed -n 's/^#define DEVSTATE_ABI_VERSION \([0-9]*\)$/\1/p' "$stage/include/devstate/devstate.h")
 if [ -n "$abi" ] && [ "$soname" = "libdevstate.so.$abi" ]; then

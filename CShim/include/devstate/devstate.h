@@ -34,12 +34,12 @@ extern "C" {
 
 /* Library version this header belongs to. */
 #define DEVSTATE_VERSION_MAJOR 0
-#define DEVSTATE_VERSION_MINOR 1
+#define DEVSTATE_VERSION_MINOR 2
 #define DEVSTATE_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as devstate_version_number() returns. */
 #define DEVSTATE_VERSION_NUMBER \
     (DEVSTATE_VERSION_MAJOR * 10000 + DEVSTATE_VERSION_MINOR * 100 + DEVSTATE_VERSION_PATCH)
-#define DEVSTATE_VERSION_STRING "0.1.0"
+#define DEVSTATE_VERSION_STRING "0.2.0"
 /*
  * ABI version: changes only on an incompatible change of this header's
  * functions or structs, and is the number after ".so." in the soname.
@@ -71,6 +71,8 @@ extern "C" {
 #define DEVSTATE_ERR_FLAGS (-11)         /* unknown bits in a flags argument */
 #define DEVSTATE_ERR_JSON (-12)          /* json-c failed to build the document */
 #define DEVSTATE_ERR_NAME_NUL (-13)      /* name holds a NUL byte (Swift API only) */
+/* Since 0.2.0. */
+#define DEVSTATE_ERR_NO_LIST (-14)       /* unknown DEVSTATE_QEMU_LIST_* selector */
 
 /* Longest device name accepted, in bytes, without the NUL (QEMU's idstr is 256 bytes). */
 #define DEVSTATE_NAME_MAX 255
@@ -88,6 +90,19 @@ extern "C" {
  * (10.0: slirp, VFIO devices). Recorded only when the host opts in.
  */
 #define DEVSTATE_ENTRY_HANDLER 1u
+/*
+ * Since 0.2.0. The entry is an iterable section (10.0: ram, dirty-bitmap,
+ * block): its switchover save or one of its loads. The JSON marks it with
+ * "iterable": true.
+ */
+#define DEVSTATE_ENTRY_ITERABLE 2u
+/*
+ * Since 0.2.0. The entry is a named point in time (a downtime checkpoint),
+ * recorded with devstate_checkpoint(): its time is a clock reading in
+ * microseconds, not a duration, so a reading of 0 is kept. Its instance id
+ * is 0. Only one DEVSTATE_ENTRY_* value may be given per record.
+ */
+#define DEVSTATE_ENTRY_CHECKPOINT 4u
 
 /* Flags for devstate_snapshot_json(). */
 #define DEVSTATE_JSON_COMPACT 0u
@@ -101,7 +116,7 @@ typedef struct devstate_entry {
     const char *name;      /* the recorded bytes + NUL; owned by the snapshot */
     uint32_t name_len;     /* bytes before the NUL, 1..DEVSTATE_NAME_MAX */
     uint32_t instance_id;
-    uint64_t save_time_us; /* > 0 */
+    uint64_t save_time_us; /* > 0; for DEVSTATE_ENTRY_CHECKPOINT the reading, as uint64_t */
     uint32_t flags;        /* DEVSTATE_ENTRY_* */
     uint32_t reserved;     /* 0 */
 } devstate_entry;
@@ -177,6 +192,22 @@ DEVSTATE_API int32_t devstate_record(devstate_recorder *recorder, const char *na
                                      uint32_t flags);
 
 /*
+ * Since 0.2.0. Records the checkpoint `name` at `time_us`, a clock reading in
+ * microseconds (QEMU: QEMU_CLOCK_REALTIME), as an entry with
+ * DEVSTATE_ENTRY_CHECKPOINT and instance id 0, after the entries already in
+ * the run. The JSON writes it as {"name": ..., "time": T}, T being the
+ * microseconds since the run's origin: the earliest of its first
+ * checkpoint's reading and the start of its first devstate_qemu_record_in()
+ * span (0 if the clock went backwards). Same name rules as devstate_record().
+ * Errors (nothing recorded): DEVSTATE_ERR_NULL, DEVSTATE_ERR_NAME_EMPTY,
+ * DEVSTATE_ERR_NAME_TOO_LONG, DEVSTATE_ERR_NO_RUN, DEVSTATE_ERR_INVALID_HANDLE,
+ * DEVSTATE_ERR_NOMEM, DEVSTATE_ERR_FULL (counted as dropped).
+ * Makes no heap allocation once the recorder's storage has grown to the run's size.
+ */
+DEVSTATE_API int32_t devstate_checkpoint(devstate_recorder *recorder, const char *name,
+                                         int64_t time_us);
+
+/*
  * Closes the open run; its entries stay until the next devstate_run_begin().
  * Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE, DEVSTATE_ERR_NO_RUN.
  */
@@ -213,7 +244,9 @@ DEVSTATE_API int32_t devstate_snapshot_entry(const devstate_snapshot *snapshot, 
  * Serializes the snapshot with json-c to the value query-migrate returns
  * under "device-state-times": an array of objects with the keys "name",
  * "instance-id", "save-time" in that order; an entry recorded with
- * DEVSTATE_ENTRY_HANDLER also carries "handler": true as a last key.
+ * DEVSTATE_ENTRY_HANDLER also carries "handler": true as a last key, one
+ * recorded with DEVSTATE_ENTRY_ITERABLE "iterable": true (since 0.2.0). A
+ * checkpoint entry is {"name": ..., "time": T} (see devstate_checkpoint()).
  * Names that are not valid UTF-8 have each invalid sequence replaced by
  * U+FFFD, as QEMU's QMP output does; valid UTF-8 is written unchanged
  * (raw, not \u-escaped) and "/" is not escaped.
