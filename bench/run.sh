@@ -45,7 +45,7 @@ kept() { # entries of an N-entry run with a time > 0 (bench.c: every sixth is 0)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 per() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
-declare -A REC QRY ALLOC NSREC NSQRY
+declare -A REC QRY ALLOC NSREC NSQRY INC INCALLOC
 for n in $SIZES; do
     k=$(kept "$n")
     for v in $VARIANTS; do
@@ -53,6 +53,9 @@ for n in $SIZES; do
         QRY[$v,$n]=$(per "$(instructions $v "$n" $QUERY_RUNS query)" $((k * QUERY_RUNS)))
         ALLOC[$v,$n]=$("$BIN/$v" "$n" $RECORD_RUNS alloc)
         read -r NSREC[$v,$n] NSQRY[$v,$n] < <("$BIN/$v" "$n" $TIME_RUNS time)
+        # Destination hooks: per load or checkpoint (n loads + n/10 checkpoints per run).
+        INC[$v,$n]=$(per "$(instructions $v "$n" $RECORD_RUNS incoming)" $(( (n + n / 10) * RECORD_RUNS )))
+        INCALLOC[$v,$n]=$("$BIN/$v" "$n" $RECORD_RUNS incoming-alloc)
         echo "N=$n $v: ${REC[$v,$n]} instr/record, ${QRY[$v,$n]} instr/copied entry, ${ALLOC[$v,$n]} allocs/record, ${NSREC[$v,$n]} ns/record, ${NSQRY[$v,$n]} ns/copied entry"
     done
 done
@@ -101,6 +104,20 @@ small=300; large=$(echo $SIZES | awk '{ print $NF }')
         done
     done
     echo
+    echo "## Destination: the load and checkpoint hooks (0.2.0)"
+    echo
+    echo "One incoming run: N loads through \\`devstate_qemu_record_in\\` and a checkpoint after every"
+    echo "tenth (\\`devstate_qemu_checkpoint\\`), against a reference-style GLib list of loads and one of"
+    echo "checkpoints (g_new0 + g_strdup each). Per load or checkpoint, steady state."
+    echo
+    echo "| N | variant | instr/event | ratio | allocs/event |"
+    echo "| --- | --- | --- | --- | --- |"
+    for n in $SIZES; do
+        for v in $VARIANTS; do
+            echo "| $n | $v | ${INC[$v,$n]} | $(ratio ${INC[$v,$n]} ${INC[baseline,$n]}) | ${INCALLOC[$v,$n]} |"
+        done
+    done
+    echo
     echo "## Goals"
     echo
     echo "| goal | figure | status |"
@@ -108,6 +125,7 @@ small=300; large=$(echo $SIZES | awk '{ print $NF }')
     echo "| ≤ 100 instructions per record (N=$small, shared) | ${REC[ours-shared,$small]} | $(met ${REC[ours-shared,$small]} 100) |"
     echo "| ≤ 0.25× baseline per record (N=$small, shared) | $(ratio ${REC[ours-shared,$small]} ${REC[baseline,$small]}) | $(met $(ratio ${REC[ours-shared,$small]} ${REC[baseline,$small]}) 0.25) |"
     echo "| 0 allocations per record in steady state (N=$large) | ${ALLOC[ours-shared,$large]} | $(met ${ALLOC[ours-shared,$large]} 0) |"
+    echo "| 0 allocations per load or checkpoint in steady state (N=$large) | ${INCALLOC[ours-shared,$large]} | $(met ${INCALLOC[ours-shared,$large]} 0) |"
     echo "| query of N=$large ≤ 1.0× baseline (instructions) | $(ratio ${QRY[ours-shared,$large]} ${QRY[baseline,$large]}) | $(met $(ratio ${QRY[ours-shared,$large]} ${QRY[baseline,$large]}) 1.0) |"
     echo
     echo "## Where a record's instructions go (shared, N=$small, per record)"

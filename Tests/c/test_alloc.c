@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include <devstate/devstate.h>
+#include <devstate/qemu-hooks.h>
 
 #include "count-allocs.h"
 #include "harness.h"
@@ -31,6 +32,33 @@ static long record_run(devstate_recorder *r, int offset)
     return allocations - before;
 }
 
+/* A destination's run through the 0.2.0 hooks: loads and checkpoints interleaved. */
+static long incoming_run(int offset)
+{
+    static char names[DEVICES][48];
+    static const char *const marks[] = { "dst-precopy-loadvm-completed", "dst-precopy-bh-enter",
+                                         "dst-precopy-bh-announced", "dst-precopy-bh-vm-started" };
+    long before;
+    int64_t clock = 1000000;
+    int i;
+
+    for (i = 0; i < DEVICES; i++) {
+        snprintf(names[i], sizeof(names[i]), "0000:00:%02x.%d/e1000e-%d", i % 32, i % 8, i + offset);
+    }
+    before = allocations;
+    devstate_qemu_begin(DEVSTATE_QEMU_LIST_INCOMING);
+    for (i = 0; i < DEVICES; i++) {
+        devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, names[i], (uint32_t)i, clock,
+                                clock + i % 9, i % 3 ? DEVSTATE_ENTRY_VMSD : DEVSTATE_ENTRY_ITERABLE);
+        clock += i % 9;
+        if (i % 75 == 74) {
+            devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, marks[i / 75], clock++);
+        }
+    }
+    devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING);
+    return allocations - before;
+}
+
 int main(void)
 {
     devstate_recorder *r = NULL;
@@ -49,5 +77,12 @@ int main(void)
     devstate_snapshot_free(s);
     CHECK_INT(record_run(r, 2000), 0);
     devstate_recorder_free(r);
+
+    first = incoming_run(0);
+    second = incoming_run(1000);
+    printf("allocations through the load and checkpoint hooks: first run %ld, second run %ld\n",
+           first, second);
+    CHECK(first > 0);
+    CHECK_INT(second, 0);
     return harness_finish("alloc");
 }

@@ -8,6 +8,9 @@
  *   record  N entries per run, RUNS runs after a warm-up run, in measured_record()
  *   query   deep copy + JSON of an N-entry run, RUNS times, in measured_query()
  *   alloc   prints malloc-family calls per record in steady state
+ *   incoming        a destination's run through the 0.2.0 hooks: N loads, and a downtime
+ *                   checkpoint after every tenth, RUNS runs, in measured_incoming()
+ *   incoming-alloc  prints malloc-family calls per load or checkpoint in steady state
  *   time    prints ns per record and ns per copied entry (median of 7 batches)
  * callgrind --toggle-collect=measured_record / measured_query counts only the measured work.
  */
@@ -25,6 +28,7 @@
 
 #if defined(BENCH_OURS)
 #include <devstate/devstate.h>
+#include <devstate/qemu-hooks.h>
 #elif defined(BENCH_BASELINE)
 #include <glib.h>
 #else
@@ -38,6 +42,14 @@ typedef struct input {
 } input;
 
 static input *inputs;
+
+/* The destination's checkpoints, one after every tenth load of the incoming run. */
+static const char *const checkpoint_names[] = {
+    "dst-precopy-loadvm-completed", "dst-precopy-bh-enter", "dst-precopy-bh-announced",
+    "dst-precopy-bh-vm-started",
+};
+#define CHECKPOINT_EVERY 10
+#define CHECKPOINT_NAME(i) checkpoint_names[((i) / CHECKPOINT_EVERY) % 4]
 
 static void make_inputs(size_t n)
 {
@@ -66,6 +78,23 @@ static void one_run(size_t n)
                         DEVSTATE_ENTRY_VMSD);
     }
     devstate_run_end(recorder);
+}
+
+static void one_incoming_run(size_t n)
+{
+    int64_t clock = 1000000;
+    size_t i;
+
+    devstate_qemu_begin(DEVSTATE_QEMU_LIST_INCOMING);
+    for (i = 0; i < n; i++) {
+        devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, inputs[i].name, inputs[i].instance_id,
+                                clock, clock + (int64_t)inputs[i].save_time, DEVSTATE_ENTRY_VMSD);
+        clock += (int64_t)inputs[i].save_time;
+        if (i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1) {
+            devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, CHECKPOINT_NAME(i), clock);
+        }
+    }
+    devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING);
 }
 
 static size_t one_query(void)
@@ -133,6 +162,46 @@ static void one_run(size_t n)
     }
 }
 
+/*
+ * What a reference-style design would do for the destination: a second GLib list of loads
+ * and one of checkpoints, each element g_new0 + g_strdup, reset at the start of the load.
+ */
+static entry_list *load_head, **load_tail = &load_head;
+static entry_list *mark_head, **mark_tail = &mark_head;
+
+static void append(entry_list ***where, const char *name, uint32_t instance_id, uint64_t time)
+{
+    entry_list *node = g_new0(entry_list, 1);
+
+    node->value = g_new0(entry, 1);
+    node->value->name = g_strdup(name);
+    node->value->instance_id = instance_id;
+    node->value->save_time = time;
+    **where = node;
+    *where = &node->next;
+}
+
+static void one_incoming_run(size_t n)
+{
+    uint64_t clock = 1000000, origin = clock;
+    size_t i;
+
+    free_list(load_head);
+    free_list(mark_head);
+    load_head = mark_head = NULL;
+    load_tail = &load_head;
+    mark_tail = &mark_head;
+    for (i = 0; i < n; i++) {
+        if (inputs[i].save_time) {
+            append(&load_tail, inputs[i].name, inputs[i].instance_id, inputs[i].save_time);
+        }
+        clock += inputs[i].save_time;
+        if (i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1) {
+            append(&mark_tail, CHECKPOINT_NAME(i), 0, clock - origin);
+        }
+    }
+}
+
 static size_t one_query(void)
 {
     entry_list *copy = NULL, **copy_tail = &copy, *node;
@@ -168,6 +237,15 @@ __attribute__((noinline)) void measured_record(size_t n, long runs)
 
     for (r = 0; r < runs; r++) {
         one_run(n);
+    }
+}
+
+__attribute__((noinline)) void measured_incoming(size_t n, long runs)
+{
+    long r;
+
+    for (r = 0; r < runs; r++) {
+        one_incoming_run(n);
     }
 }
 
@@ -212,6 +290,7 @@ int main(int argc, char **argv)
     setup();
     one_run(n); /* warm-up: storage grows to the run's size */
     one_query();
+    one_incoming_run(n);
 
     if (strcmp(mode, "record") == 0) {
         measured_record(n, runs);
@@ -221,6 +300,13 @@ int main(int argc, char **argv)
         long before = allocations;
         measured_record(n, runs);
         printf("%.3f\n", (double)(allocations - before) / (double)(n * runs));
+    } else if (strcmp(mode, "incoming") == 0) {
+        measured_incoming(n, runs);
+    } else if (strcmp(mode, "incoming-alloc") == 0) {
+        long before = allocations;
+        measured_incoming(n, runs);
+        printf("%.3f\n", (double)(allocations - before) /
+                             (double)((n + n / CHECKPOINT_EVERY) * (size_t)runs));
     } else if (strcmp(mode, "time") == 0) {
         double record[7], query[7];
         int b;
