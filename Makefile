@@ -4,7 +4,9 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 SWIFT ?= swift
-SWIFT_STATIC ?= $(shell dirname $$(dirname $$(command -v swiftc)))/lib/swift_static/linux
+SWIFTC ?= swiftc
+SWIFT_STATIC ?= $(shell dirname $$(dirname $$(command -v $(SWIFTC))))/lib/swift_static/linux
+ARCH ?= $(shell uname -m)
 BUILD := build
 STAGE := $(abspath $(BUILD)/stage)
 SCRATCH := .build-lib
@@ -15,7 +17,13 @@ VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_
 ABI := $(shell sed -n 's/^\#define DEVSTATE_ABI_VERSION \([0-9]*\)$$/\1/p' $(HEADER))
 SONAME := libdevstate.so.$(ABI)
 
-LIB_SOURCES := $(wildcard Sources/DeviceStateTimes/*.swift CShim/*.c CShim/include/*.h CShim/include/*/*.h CShim/include/module.modulemap Package.swift)
+LIB_SWIFT := $(wildcard Sources/DeviceStateTimes/*.swift)
+LIB_C := $(wildcard CShim/*.c)
+LIB_SOURCES := $(LIB_SWIFT) $(LIB_C) $(wildcard CShim/include/*.h CShim/include/*/*.h CShim/include/module.modulemap Package.swift)
+# The objects of today's sources only: a renamed or deleted file's stale object in the
+# scratch directory is never linked (SwiftPM names each object after its source).
+LIB_OBJECTS := $(patsubst Sources/DeviceStateTimes/%,$(SCRATCH)/release/DeviceStateTimes.build/%.o,$(LIB_SWIFT)) \
+               $(patsubst CShim/%,$(SCRATCH)/release/CShim.build/%.o,$(LIB_C))
 SHARED := $(BUILD)/lib/libdevstate.so.$(VERSION)
 STATIC := $(BUILD)/lib/libdevstate.a
 
@@ -43,8 +51,7 @@ $(BUILD)/.objects: $(LIB_SOURCES)
 # the version script exports devstate_* only. lld (gold leaves local Swift symbols in .dynsym).
 $(SHARED): $(BUILD)/.objects CShim/devstate.map
 	mkdir -p $(BUILD)/lib
-	swiftc -use-ld=lld -emit-library -static-stdlib -o $@ \
-	  $(SCRATCH)/release/DeviceStateTimes.build/*.o $(SCRATCH)/release/CShim.build/*.o \
+	$(SWIFTC) -use-ld=lld -emit-library -static-stdlib -o $@ $(LIB_OBJECTS) \
 	  -ljson-c -Xlinker -soname=$(SONAME) -Xlinker --version-script=CShim/devstate.map
 	ln -sf libdevstate.so.$(VERSION) $(BUILD)/lib/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/lib/libdevstate.so
@@ -52,7 +59,7 @@ $(SHARED): $(BUILD)/.objects CShim/devstate.map
 $(STATIC): $(BUILD)/.objects
 	mkdir -p $(BUILD)/lib
 	rm -f $@
-	ar rcs $@ $(SCRATCH)/release/DeviceStateTimes.build/*.o $(SCRATCH)/release/CShim.build/*.o
+	ar rcs $@ $(LIB_OBJECTS)
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include/devstate $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -62,7 +69,7 @@ install: lib
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libdevstate.so
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	for pc in devstate devstate-static; do \
-	  sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@SWIFT_STATIC@|$(SWIFT_STATIC)|' \
+	  sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@SWIFT_STATIC@|$(SWIFT_STATIC)|' -e 's|@ARCH@|$(ARCH)|' \
 	    pkgconfig/$$pc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc; \
 	done
 

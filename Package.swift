@@ -17,8 +17,7 @@ let package = Package(
             name: "CShim",
             path: "CShim",
             exclude: ["README.md"],
-            publicHeadersPath: "include",
-            cSettings: [.unsafeFlags(["-fvisibility=hidden"])]
+            publicHeadersPath: "include"
         ),
         .systemLibrary(
             name: "CJSONC",

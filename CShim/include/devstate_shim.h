@@ -42,10 +42,16 @@ typedef struct devstate_shim_lock {
     int held;
 } devstate_shim_lock;
 
+/*
+ * Hidden: libdevstate.so's version script exports devstate_*, which would match these
+ * names too (set here rather than with -fvisibility, which needs SwiftPM's unsafeFlags).
+ */
+#define DEVSTATE_SHIM_INTERNAL __attribute__((visibility("hidden")))
+
 /* NULL when memory is exhausted. */
-devstate_shim_lock *devstate_shim_lock_new(void);
-void devstate_shim_lock_free(devstate_shim_lock *lock);
-void devstate_shim_lock_wait(devstate_shim_lock *lock);
+DEVSTATE_SHIM_INTERNAL devstate_shim_lock *devstate_shim_lock_new(void);
+DEVSTATE_SHIM_INTERNAL void devstate_shim_lock_free(devstate_shim_lock *lock);
+DEVSTATE_SHIM_INTERNAL void devstate_shim_lock_wait(devstate_shim_lock *lock);
 
 /*
  * A host built with ThreadSanitizer (a TSan build of QEMU) sees the
