@@ -47,7 +47,9 @@ public struct Phase: Sendable, Equatable {
 public struct CheckpointRow: Sendable, Equatable {
     public var name: String
     public var known: Bool
+    /// 0 for a side from `query-migrate` (`SideReport.hasLines`).
     public var line: Int
+    /// Wall-clock µs from the log's `-msg timestamp=on`; nil without one and from `query-migrate`.
     public var timestampUS: Int64?
     /// From the side's origin (`SideReport.originUS`).
     public var offsetUS: Int64?
@@ -57,7 +59,9 @@ public struct CheckpointRow: Sendable, Equatable {
 public struct RecorderInfo: Sendable, Equatable {
     public var run: UInt64 = 0
     public var kept: Int = 0
-    public var skippedZero: UInt64 = 0
+    /// Nil for a side from `query-migrate`: QEMU leaves 0 µs entries out, so how many there
+    /// were is unknown.
+    public var skippedZero: UInt64? = 0
     public var dropped: UInt64 = 0
     public var complete = false
     /// Records the recorder refused (entry and error message).
@@ -95,6 +99,9 @@ public struct SideReport: Sendable {
     public var notes: [String]
 
     public var side: Side { log.side }
+
+    /// False for a side from `query-migrate`: no log, so no line numbers.
+    public var hasLines: Bool { log.queryMigrate == nil }
 
     /// The longest device (the first in log order among equal times).
     public var longest: DeviceRow? {
@@ -168,7 +175,8 @@ public final class Analyzer {
     }
 
     public func analyze(_ log: SideLog) -> SideReport {
-        var notes: [String] = []
+        let qmp = log.queryMigrate
+        var notes: [String] = qmp?.notes ?? []
         if log.side == .source, !log.startedAtCheckpoint {
             notes.append("no src-downtime-start before the first save")
         }
@@ -176,7 +184,7 @@ public final class Analyzer {
             notes.append("\(log.droppedDevices) device lines past the per-run limit were not kept")
         }
         for checkpoint in log.checkpoints where !checkpoint.isKnown {
-            notes.append("unknown checkpoint \(checkpoint.name) (line \(checkpoint.line))")
+            notes.append("unknown checkpoint \(checkpoint.name)" + (qmp == nil ? " (line \(checkpoint.line))" : ""))
         }
 
         // Recorder: non-iterable entries with a vmsd, in order.
@@ -189,21 +197,37 @@ public final class Analyzer {
         for (i, device) in log.devices.enumerated() {
             let known = nameFacts(device)
             types[i] = known.type
-            if device.section == .nonIterable { vmsd[i] = known.vmsd }
+            if device.section == .nonIterable {
+                // From query-migrate QEMU says which source entries had no vmsd ("handler": true).
+                if let handler = qmp?.handler, i < handler.count {
+                    vmsd[i] = !handler[i]
+                } else {
+                    vmsd[i] = known.vmsd
+                }
+            }
         }
         for (i, device) in log.devices.enumerated() where device.section == .nonIterable {
-            guard vmsd[i] else { continue }
+            let kind: EntryKind
+            if vmsd[i] {
+                kind = .vmsd
+            } else if let handler = qmp?.handler, i < handler.count, handler[i] {
+                kind = .handler  // QEMU recorded it on opt-in; so does our recorder
+            } else {
+                continue
+            }
             do {
                 let outcome = try recorder.record(nameBytes: device.nameBytes,
                                                   instanceID: device.instanceID,
-                                                  saveTime: device.timeUS, kind: .vmsd)
+                                                  saveTime: device.timeUS, kind: kind)
                 kept[i] = outcome == .kept
             } catch {
-                info.errors.append("\(device.name)#\(device.instanceID) (line \(device.line)): \(error.message)")
+                info.errors.append("\(device.name)#\(device.instanceID)" + (qmp == nil ? " (line \(device.line))" : "")
+                                   + ": \(error.message)")
             }
         }
         let endName = log.side == .source ? "src-downtime-end" : "-vm-started"
-        let ended = log.checkpoints.contains {
+        // A query-migrate side is only built from a completed migration.
+        let ended = qmp?.facts.status == "completed" || log.checkpoints.contains {
             log.side == .source ? $0.name == endName : $0.name.hasSuffix(endName)
         }
         if ended {
@@ -214,7 +238,7 @@ public final class Analyzer {
             let snapshot = try recorder.snapshot()
             info.run = snapshot.run
             info.kept = snapshot.count
-            info.skippedZero = snapshot.skippedZero
+            info.skippedZero = qmp == nil ? snapshot.skippedZero : nil
             info.dropped = snapshot.dropped
             info.complete = snapshot.isComplete
             json = try snapshot.json()
@@ -227,7 +251,10 @@ public final class Analyzer {
         var origin: Int64? = nil
         var loadStart: Int64? = nil
         if log.side == .destination {
-            if let first = log.devices.first, let ts = first.timestampUS {
+            if let start = qmp?.originUS {
+                loadStart = start
+                origin = start
+            } else if let first = log.devices.first, let ts = first.timestampUS {
                 loadStart = ts - Int64(first.timeUS)
                 origin = loadStart
             }
@@ -249,7 +276,8 @@ public final class Analyzer {
                                 from: a.name, to: b.name, durationUS: duration))
         }
         let checkpoints = log.checkpoints.map {
-            CheckpointRow(name: $0.name, known: $0.isKnown, line: $0.line, timestampUS: $0.timestampUS,
+            CheckpointRow(name: $0.name, known: $0.isKnown, line: $0.line,
+                          timestampUS: qmp == nil ? $0.timestampUS : nil,  // QEMU gives offsets only
                           offsetUS: offset(origin, $0.timestampUS))
         }
         var total: Int64? = nil

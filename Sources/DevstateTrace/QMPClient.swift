@@ -67,8 +67,16 @@ public final class QMPClient {
         return "\(major).\(minor).\(micro)"
     }
 
-    /// Runs a command and returns its `return` value.
+    /// The only commands this client sends: it reads, it never changes a QEMU's state.
+    public static let readOnlyCommands: Set<String> = [
+        "qmp_capabilities", "query-migrate", "query-qmp-schema", "query-version",
+    ]
+
+    /// Runs a read-only command (`readOnlyCommands`) and returns its `return` value.
     public func execute(_ command: String, arguments: [String: Any]? = nil) throws -> Any {
+        guard Self.readOnlyCommands.contains(command) else {
+            throw QMPError("\(command): not sent (devstate sends only \(Self.readOnlyCommands.sorted().joined(separator: ", ")))")
+        }
         var message: [String: Any] = ["execute": command]
         if let arguments { message["arguments"] = arguments }
         var data = try JSONSerialization.data(withJSONObject: message)
@@ -118,48 +126,5 @@ public final class QMPClient {
             if n == 0 { throw QMPError("QMP connection closed") }
             buffer.append(contentsOf: chunk[..<n])
         }
-    }
-}
-
-/// `device-state-times` as found in a query-migrate reply.
-public struct QueriedTimes: Sendable, Equatable {
-    public struct Item: Sendable, Equatable {
-        public var name: String
-        public var instanceID: UInt64
-        public var saveTime: UInt64
-    }
-    public var status: String?
-    /// Nil when the reply has no `device-state-times` (stock QEMU).
-    public var items: [Item]?
-    /// The array as JSON text, re-serialised (keys name, instance-id, save-time).
-    public var json: String?
-
-    public init(reply: Any) throws {
-        guard let object = reply as? [String: Any] else {
-            throw QMPError("query-migrate did not return an object")
-        }
-        status = object["status"] as? String
-        guard let raw = object["device-state-times"] else {
-            items = nil
-            json = nil
-            return
-        }
-        guard let array = raw as? [Any] else {
-            throw QMPError("device-state-times is not an array")
-        }
-        var parsed: [Item] = []
-        for element in array {
-            guard let e = element as? [String: Any], let name = e["name"] as? String,
-                  let instance = (e["instance-id"] as? NSNumber)?.uint64Value,
-                  let time = (e["save-time"] as? NSNumber)?.uint64Value else {
-                throw QMPError("device-state-times holds an entry without name/instance-id/save-time")
-            }
-            parsed.append(Item(name: name, instanceID: instance, saveTime: time))
-        }
-        items = parsed
-        json = JSONValue.array(parsed.map {
-            .object([("name", .string($0.name)), ("instance-id", .uint($0.instanceID)),
-                     ("save-time", .uint($0.saveTime))])
-        }).serialized()
     }
 }

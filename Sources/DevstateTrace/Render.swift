@@ -69,7 +69,8 @@ public final class CSVSink: ReportSink {
     public func begin() { out(Self.header + "\n") }
 
     static func field(_ s: String) -> String {
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        // By byte: "\r\n" is one Character and would not match "\n" or "\r".
+        if s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
             return "\"" + s.replacingAll("\"", with: "\"\"") + "\""
         }
         return s
@@ -93,7 +94,7 @@ public final class CSVSink: ReportSink {
                 text += (row.share.map { formatFixed($0, digits: 4) } ?? "") + ","
                 text += row.inDeviceStateTimes ? "true," : "false,"
                 text += row.hasVMSD ? "true,,,," : "false,,,,"
-                text += String(row.device.line)
+                if s.hasLines { text += String(row.device.line) }
                 text += "\n"
             }
             for p in s.phases {
@@ -103,7 +104,7 @@ public final class CSVSink: ReportSink {
             }
             for c in s.checkpoints {
                 text += prefix + "checkpoint," + Self.field(c.name) + ",,,,,,,,,,"
-                text += (c.offsetUS.map { String($0) } ?? "") + ",\(c.line)\n"
+                text += (c.offsetUS.map { String($0) } ?? "") + "," + (s.hasLines ? String(c.line) : "") + "\n"
             }
             for t in s.types {
                 text += prefix + "type," + Self.field(t.type) + ",," + Self.field(t.type) + ",,"
@@ -117,10 +118,12 @@ public final class CSVSink: ReportSink {
 }
 
 extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
+    /// By scalar: a quote followed by a combining mark is one Character, which a comparison
+    /// of Characters would miss.
+    func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
         var result = ""
-        for c in self {
-            if c == target { result += replacement } else { result.append(c) }
+        for scalar in unicodeScalars {
+            if scalar == target { result += replacement } else { result.unicodeScalars.append(scalar) }
         }
         return result
     }
@@ -147,9 +150,16 @@ public final class TableSink: ReportSink {
         let title = "Run \(run.index)"
         t += "── " + title + " " + String(repeating: "─", count: max(0, width - title.count - 4)) + "\n"
         for s in [run.source, run.destination].compactMap({ $0 }) {
-            var line = "\(s.side == .source ? "source" : "destination"): \(s.log.file)"
-            line += s.side == .source ? " run \(s.log.index)" : ""
-            line += " (lines \(s.log.firstLine)–\(s.log.lastLine))"
+            var line = "\(s.side == .source ? "source" : "destination"): "
+            if let q = s.log.queryMigrate?.facts {
+                line += "query-migrate of \(s.log.file) ("
+                line += q.qemuVersion.map { "QEMU \($0), " } ?? ""
+                line += "series \(q.series.rawValue)\(q.outcome == .partial ? ", PARTIAL" : ""))"
+            } else {
+                line += s.log.file
+                line += s.side == .source ? " run \(s.log.index)" : ""
+                line += " (lines \(s.log.firstLine)–\(s.log.lastLine))"
+            }
             if let total = s.totalUS {
                 line += s.side == .source ? ", downtime " : ", load to vm started "
                 line += formatMicros(total)
@@ -167,6 +177,30 @@ public final class TableSink: ReportSink {
 
     public func end(inputs: [InputSummary]) {
         var t = ""
+        let replies = inputs.filter { $0.queryMigrate != nil }
+        if !replies.isEmpty {
+            t += wrap("Read \(replies.count) query-migrate repl\(replies.count == 1 ? "y" : "ies"):")
+            for i in replies {
+                let q = i.queryMigrate!
+                var line = "\(i.path) (\(i.role)): "
+                line += q.qemuVersion.map { "QEMU \($0), " } ?? ""
+                line += "status \(q.status ?? "none"), series \(q.series.rawValue) (from \(q.seriesFrom.rawValue)): "
+                switch q.outcome {
+                case .complete: line += "complete"
+                case .partial: line += "PARTIAL, missing " + q.missing.joined(separator: ", ")
+                case .notCompleted: line += "no completed migration"
+                case .noSeries: line += "no device-state-times series"
+                }
+                t += wrap(line, indent: 2)
+                if let message = q.message { t += wrap(message, indent: 4, hang: 0) }
+            }
+        }
+        let logs = inputs.filter { $0.queryMigrate == nil }
+        if logs.isEmpty {
+            out(t)
+            return
+        }
+        let inputs = logs
         let runs = inputs.reduce(0) { $0 + $1.sources }
         let loads = inputs.reduce(0) { $0 + $1.destinations }
         t += wrap("Read \(inputs.count) log\(inputs.count == 1 ? "" : "s"): \(runs) source run\(runs == 1 ? "" : "s"), \(loads) destination load\(loads == 1 ? "" : "s").")
@@ -206,7 +240,7 @@ public final class TableSink: ReportSink {
         let unknown = s.checkpoints.filter { !$0.known }
         if !unknown.isEmpty {
             t += wrap("unknown checkpoints (kept): " + unknown.map { c in
-                c.name + (c.offsetUS.map { " @" + String($0) + " µs" } ?? "") + " (line \(c.line))"
+                c.name + (c.offsetUS.map { " @" + String($0) + " µs" } ?? "") + (s.hasLines ? " (line \(c.line))" : "")
             }.joined(separator: ", "), indent: 2)
         }
         return t + "\n"
@@ -253,8 +287,12 @@ public final class TableSink: ReportSink {
                      + " (% = share of its phase: \(basisText(primary)))")
         t += layout(header: header, rows: rows, align: align, flexible: 1, indent: 2,
                     droppable: [3, 7, 2])
-        t += wrap("d-s-t: yes = in device-state-times; no-vmsd = no vmsd, left out as the reference"
-                  + " patch does; zero = 0 µs, left out; iter = iterable section", indent: 2, hang: 7)
+        var legend = "d-s-t: yes = in device-state-times; no-vmsd = no vmsd, left out as the reference"
+            + " patch does; zero = 0 µs, left out; iter = iterable section"
+        if primary.devices.contains(where: { !$0.hasVMSD && $0.inDeviceStateTimes }) {
+            legend += "; handler = no vmsd, in device-state-times with \"handler\": true"
+        }
+        t += wrap(legend, indent: 2, hang: 7)
         return t + "\n"
     }
 
@@ -295,13 +333,19 @@ public final class TableSink: ReportSink {
 
     func footnotes(_ s: SideReport) -> String {
         let name = s.side == .source ? "source" : "destination"
-        let noVMSD = s.devices.filter { !$0.hasVMSD }
+        let noVMSD = s.devices.filter { !$0.hasVMSD && !$0.inDeviceStateTimes }
+        let handler = s.devices.filter { !$0.hasVMSD && $0.inDeviceStateTimes }
         let zero = s.devices.filter { $0.hasVMSD && $0.device.section == .nonIterable && $0.device.timeUS == 0 }
         var line = "\(name) device-state-times: \(s.recorder.kept) entries"
         line += s.recorder.complete ? "" : " (run not complete)"
         if !noVMSD.isEmpty {
             line += "; without vmsd, listed apart: " + noVMSD.map {
                 "\($0.name)#\($0.device.instanceID) \($0.device.timeUS) µs"
+            }.joined(separator: ", ")
+        }
+        if !handler.isEmpty {
+            line += "; saved by a handler (\"handler\": true): " + handler.map {
+                "\($0.name)#\($0.device.instanceID)"
             }.joined(separator: ", ")
         }
         if !zero.isEmpty { line += "; \(zero.count) at 0 µs" }
@@ -313,6 +357,7 @@ public final class TableSink: ReportSink {
 
     /// `text` word-wrapped to the width; continuation lines indented by `indent + hang`.
     func wrap(_ text: String, indent: Int = 0, hang: Int = 2) -> String {
+        let text = visible(text)
         var lines: [String] = []
         var current = String(repeating: " ", count: indent)
         var empty = true
@@ -348,7 +393,7 @@ public final class TableSink: ReportSink {
 
     func flag(_ row: DeviceRow) -> String {
         if row.device.section == .iterable { return "iter" }
-        if !row.hasVMSD { return "no-vmsd" }
+        if !row.hasVMSD { return row.inDeviceStateTimes ? "handler" : "no-vmsd" }
         if row.inDeviceStateTimes { return "yes" }
         if row.device.timeUS == 0 { return "zero" }
         return "no"
@@ -360,6 +405,7 @@ public final class TableSink: ReportSink {
     /// columns in `droppable` go, in that order, when even a narrow flexible column won't fit.
     func layout(header: [String], rows: [[String]], align: [Align], flexible: Int, indent: Int,
                 droppable: [Int] = []) -> String {
+        let rows = rows.map { $0.map(visible) }
         var columns = Array(header.indices)
         func widths(_ cols: [Int]) -> [Int: Int] {
             var w: [Int: Int] = [:]
@@ -399,6 +445,28 @@ public final class TableSink: ReportSink {
         for r in rows { line(r) }
         return t
     }
+}
+
+/// `text` with control characters (a newline in a device name, …) written as escapes, so a
+/// table row stays one line.
+func visible(_ text: String) -> String {
+    guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else { return text }
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7f {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out
 }
 
 /// `text` shortened to `width` characters with "…" in the middle.

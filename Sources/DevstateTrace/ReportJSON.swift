@@ -6,6 +6,8 @@ public struct InputSummary: Sendable, Equatable {
     public var stats: ReadStats
     public var sources: Int = 0
     public var destinations: Int = 0
+    /// Set for a `query-migrate` reply (a QMP socket or a saved reply) instead of a log.
+    public var queryMigrate: QueryMigrateFacts?
 
     public init(path: String, role: String, stats: ReadStats = ReadStats()) {
         self.path = path
@@ -35,6 +37,8 @@ public enum ReportJSON {
     }
 
     public static func side(_ s: SideReport) -> JSONValue {
+        // Line numbers exist only for a side read from a log.
+        func line(_ n: Int) -> JSONValue { s.hasLines ? .int(Int64(n)) : .null }
         let devices: [JSONValue] = s.devices.map { row in
             .object([
                 ("name", .string(row.name)),
@@ -45,7 +49,7 @@ public enum ReportJSON {
                 ("share", share(row.share)),
                 ("vmsd", .bool(row.hasVMSD)),
                 ("in-device-state-times", .bool(row.inDeviceStateTimes)),
-                ("line", .int(Int64(row.device.line))),
+                ("line", line(row.device.line)),
             ])
         }
         let noVMSD: [JSONValue] = s.devices.filter { !$0.hasVMSD }.map { row in
@@ -68,17 +72,18 @@ public enum ReportJSON {
             .object([("name", .string($0.name)), ("known", .bool($0.known)),
                      ("offset-us", optional($0.offsetUS)),
                      ("timestamp-us", optional($0.timestampUS)),
-                     ("line", .int(Int64($0.line)))])
+                     ("line", line($0.line))])
         }
         let r = s.recorder
         return .object([
             ("log", .string(s.log.file)),
+            ("from", .string(s.hasLines ? "trace-log" : "query-migrate")),
             ("index-in-log", .int(Int64(s.log.index))),
-            ("lines", .array([.int(Int64(s.log.firstLine)), .int(Int64(s.log.lastLine))])),
+            ("lines", s.hasLines ? .array([.int(Int64(s.log.firstLine)), .int(Int64(s.log.lastLine))]) : .null),
             ("device-state-times", .raw(s.deviceStateTimesJSON)),
             ("recorder", .object([
                 ("run", .uint(r.run)), ("kept", .int(Int64(r.kept))),
-                ("skipped-zero", .uint(r.skippedZero)), ("dropped", .uint(r.dropped)),
+                ("skipped-zero", r.skippedZero.map { .uint($0) } ?? .null), ("dropped", .uint(r.dropped)),
                 ("complete", .bool(r.complete)), ("errors", .array(r.errors.map { .string($0) })),
             ])),
             ("downtime-us", optional(s.totalUS)),
@@ -95,7 +100,8 @@ public enum ReportJSON {
     }
 
     public static func input(_ i: InputSummary) -> JSONValue {
-        .object([
+        if let q = i.queryMigrate { return queryMigrateInput(i, q) }
+        return .object([
             ("log", .string(i.path)),
             ("role", .string(i.role)),
             ("bytes", .uint(i.stats.bytes)),
@@ -109,6 +115,32 @@ public enum ReportJSON {
                          ("text", .string($0.text))])
             })),
             ("ended-without-newline", .bool(i.stats.endedWithoutNewline)),
+        ])
+    }
+
+    /// A `query-migrate` input: the log-only members are null, and `query-migrate` says what
+    /// the reply gave.
+    static func queryMigrateInput(_ i: InputSummary, _ q: QueryMigrateFacts) -> JSONValue {
+        .object([
+            ("log", .string(i.path)),
+            ("role", .string(i.role)),
+            ("bytes", .null),
+            ("lines", .null),
+            ("events", .null),
+            ("source-runs", .int(Int64(i.sources))),
+            ("destination-loads", .int(Int64(i.destinations))),
+            ("malformed-lines", .int(0)),
+            ("malformed", .array([])),
+            ("ended-without-newline", .null),
+            ("query-migrate", .object([
+                ("qemu", q.qemuVersion.map { .string($0) } ?? .null),
+                ("status", q.status.map { .string($0) } ?? .null),
+                ("series", .string(q.series.rawValue)),
+                ("series-from", .string(q.seriesFrom.rawValue)),
+                ("outcome", .string(q.outcome.rawValue)),
+                ("missing", .array(q.missing.map { .string($0) })),
+                ("message", q.message.map { .string($0) } ?? .null),
+            ])),
         ])
     }
 }

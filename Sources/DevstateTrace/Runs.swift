@@ -23,6 +23,10 @@ public struct SideLog: Sendable, Equatable {
     public var droppedDevices: Int = 0
     /// False for a source run whose saves came before any `src-downtime-start`.
     public var startedAtCheckpoint: Bool
+    /// Set when the side was built from a `query-migrate` reply instead of a trace log: its
+    /// devices and checkpoints then have no line numbers (0) and the checkpoints' `timestampUS`
+    /// are QEMU's offsets, not wall-clock times.
+    public var queryMigrate: QueryMigrateSide?
 
     public init(side: Side, file: String, index: Int, startedAtCheckpoint: Bool) {
         self.side = side

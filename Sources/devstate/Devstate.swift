@@ -22,12 +22,62 @@ struct Devstate: ParsableCommand {
     )
 }
 
-/// Exit statuses of `devstate report` (also in its --help).
+/// Exit statuses of `devstate report` and `devstate query` (also in their --help and in
+/// Sources/devstate/README.md).
 enum Status {
+    /// Report complete.
     static let ok: Int32 = 0
+    /// An input could not be read (file, socket, QMP error, reply that is not query-migrate's).
     static let error: Int32 = 1
+    /// query-migrate: the QEMU does not have our device-state-times series (use trace logs).
+    static let noSeries: Int32 = 2
+    /// Trace logs: report printed, but malformed lines were skipped.
     static let skipped: Int32 = 3
+    /// `--plot`: the chart could not be drawn (the report is complete).
     static let plotFailed: Int32 = 4
+    /// query-migrate: the series is there, but a side has no completed migration yet.
+    static let notCompleted: Int32 = 5
+    /// query-migrate: report printed, but PARTIAL (0.1.0-only series, or members missing).
+    static let partial: Int32 = 6
+    /// Bad usage (ArgumentParser's validation errors exit with EX_USAGE).
+    static let usage: Int32 = ExitCode.validationFailure.rawValue
+
+    /// The exit status for the worst outcome of the query-migrate inputs.
+    static func of(_ facts: [QueryMigrateFacts]) -> Int32 {
+        switch facts.map(\.outcome).max() ?? .complete {
+        case .complete: ok
+        case .partial: partial
+        case .notCompleted: notCompleted
+        case .noSeries: noSeries
+        }
+    }
+
+    static let queryMigrateHelp = """
+        Exit status with query-migrate replies (the worst side decides): \(ok) = complete report; \
+        \(partial) = PARTIAL report (a QEMU with only the 0.1.0 series: source non-iterable saves \
+        only; the output says what is missing); \(notCompleted) = a side has no completed \
+        migration (status shown); \(noSeries) = the QEMU does not have the device-state-times \
+        series (use trace logs); \(error) = error (socket, QMP, unreadable reply); \(usage) = bad usage.
+        """
+}
+
+/// Writes the outcome paragraphs of query-migrate inputs to standard error when the output is
+/// JSON or CSV (the table prints them itself) and returns the exit status.
+func finishQueryMigrate(_ facts: [QueryMigrateFacts], format: OutputFormatArgument) -> Int32 {
+    if format != .table {
+        for f in facts { if let message = f.message { printError(message) } }
+    }
+    return Status.of(facts)
+}
+
+/// The sink for a report in `format`.
+func makeSink(format: OutputFormatArgument, pretty: Bool, width: Int?, top: Int?,
+              out: @escaping (String) -> Void) -> ReportSink {
+    switch format {
+    case .table: TableSink(width: width ?? terminalWidth(), top: top, out: out)
+    case .json: JSONSink(pretty: pretty, out: out)
+    case .csv: CSVSink(out: out)
+    }
 }
 
 /// Buffered standard output.
@@ -90,19 +140,28 @@ struct Report: ParsableCommand {
             The source's device-state-times (JSON) is what a reference-patched QEMU's \
             query-migrate would return; entries QEMU registers without a vmsd (ram, \
             dirty-bitmap, slirp, …/vfio, todclock, s390-skeys, spapr/htab) are listed apart.
-            Exit status: 0 = report complete; 3 = report printed but malformed lines were \
-            skipped; 4 = the plot could not be drawn; 1 = an input could not be read.
+            With --qmp the files are saved query-migrate replies of a QEMU with our series \
+            (source, then destination; the whole {"return": …} or the inner object), rendered \
+            as `devstate query` renders them; a saved reply has no schema, so the series is \
+            judged from the members present.
+            Exit status: \(Status.ok) = report complete; \(Status.skipped) = report printed but \
+            malformed lines were skipped; \(Status.plotFailed) = the plot could not be drawn; \
+            \(Status.error) = an input could not be read; \(Status.usage) = bad usage.
+            \(Status.queryMigrateHelp)
             """
     )
 
-    @Argument(help: ArgumentHelp("Source trace log, then destination trace log. None: the built-in fixtures.",
+    @Flag(name: .customLong("qmp"), help: "The files are saved query-migrate replies (JSON), not trace logs.")
+    var qmp = false
+
+    @Argument(help: ArgumentHelp("Source trace log, then destination trace log (with --qmp: saved query-migrate replies). None: the built-in fixtures.",
                                  valueName: "log"))
     var logs: [String] = []
 
-    @Option(name: .customLong("source"), help: ArgumentHelp("Source trace log (instead of the first argument).", valueName: "file"))
+    @Option(name: .customLong("source"), help: ArgumentHelp("Source trace log or reply (instead of the first argument).", valueName: "file"))
     var sourceLog: String?
 
-    @Option(name: .customLong("destination"), help: ArgumentHelp("Destination trace log (instead of the second argument).", valueName: "file"))
+    @Option(name: .customLong("destination"), help: ArgumentHelp("Destination trace log or reply (instead of the second argument).", valueName: "file"))
     var destinationLog: String?
 
     @Option(help: "Built-in fixture to render when no log is given: pc, q35 or all.")
@@ -149,6 +208,48 @@ struct Report: ParsableCommand {
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         if let onlyRun, onlyRun < 1 { throw ValidationError("--run must be at least 1") }
         if plotTop < 1 || plotRuns < 1 { throw ValidationError("--plot-top and --plot-runs must be at least 1") }
+        if qmp {
+            if logs.isEmpty, sourceLog == nil, destinationLog == nil {
+                throw ValidationError("--qmp needs a saved query-migrate reply: SOURCE.json [DESTINATION.json]")
+            }
+            if summary { throw ValidationError("--summary is for logs with many migrations; --qmp replies hold one") }
+            if onlyRun != nil { throw ValidationError("--run does not apply to --qmp (one migration)") }
+        }
+    }
+
+    /// `--qmp`: the saved replies as query-migrate inputs.
+    func savedReplies() throws -> [QueryMigrateInput] {
+        let source = sourceLog ?? logs.first
+        let destination = destinationLog ?? (logs.count > 1 ? logs[1] : nil)
+        if source == "-", destination == "-" { throw ValidationError("only one reply can come from standard input") }
+        var inputs: [QueryMigrateInput] = []
+        for (path, role) in [(source, Side.source), (destination, Side.destination)] {
+            guard let path else { continue }
+            let name = path == "-" ? "<stdin>" : path
+            do {
+                let data: Data
+                if path == "-" {
+                    data = FileHandle.standardInput.readDataToEndOfFile()
+                } else {
+                    data = try Data(contentsOf: URL(fileURLWithPath: path))
+                }
+                let object: Any
+                do {
+                    object = try JSONSerialization.jsonObject(with: data)
+                } catch {
+                    throw QueryMigrateError("not JSON")
+                }
+                inputs.append(QueryMigrateInput(endpoint: name, role: role, reply: try MigrateReply(object),
+                                                noSchemaReason: "a saved reply carries no schema"))
+            } catch let error as QueryMigrateError {
+                printError("\(name): \(error.description)")
+                throw ExitCode(Status.error)
+            } catch {
+                printError("\(name): cannot read: \(error.localizedDescription)")
+                throw ExitCode(Status.error)
+            }
+        }
+        return inputs
     }
 
     func groups() throws -> [ReportGroup] {
@@ -176,7 +277,8 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let groups = try groups()
+        let replies = qmp ? try savedReplies() : []
+        let groups = qmp ? [] : try groups()
         let output = Output()
         let write: (String) -> Void = { output.write($0) }
         let base: ReportSink
@@ -184,11 +286,7 @@ struct Report: ParsableCommand {
             let f: OutputFormat = format == .json ? .json : format == .csv ? .csv : .table
             base = SummarySink(format: f, width: width ?? terminalWidth(), top: top ?? 15, out: write)
         } else {
-        switch format {
-        case .table: base = TableSink(width: width ?? terminalWidth(), top: top, out: write)
-        case .json: base = JSONSink(pretty: pretty, out: write)
-        case .csv: base = CSVSink(out: write)
-        }
+            base = makeSink(format: format, pretty: pretty, width: width, top: top, out: write)
         }
         var collector: PlotCollector?
         var sink = base
@@ -196,6 +294,30 @@ struct Report: ParsableCommand {
             collector = PlotCollector(next: base, top: plotTop, maxRuns: plotRuns)
             sink = collector!
         }
+        var status = Status.ok
+        if qmp {
+            let facts = QueryMigrateReport.render(
+                replies, analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD)), sink: sink)
+            output.flush()
+            status = finishQueryMigrate(facts, format: format)
+        } else {
+            status = try renderLogs(groups, sink: sink, output: output)
+        }
+        if let plot, let collector {
+            do {
+                try drawPlot(collector, to: plot)
+                if collector.omittedRuns > 0 {
+                    printError("the chart shows the last \(collector.panels.count) runs; \(collector.omittedRuns) earlier runs are not drawn (--plot-runs)")
+                }
+            } catch {
+                printError("\(error)")
+                if status == Status.ok { status = Status.plotFailed }
+            }
+        }
+        if status != Status.ok { throw ExitCode(status) }
+    }
+
+    func renderLogs(_ groups: [ReportGroup], sink: ReportSink, output: Output) throws -> Int32 {
         let pipeline = ReportPipeline(analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD)),
                                       reader: LogReader(keepMalformed: max(0, showMalformed)),
                                       onlyRun: onlyRun)
@@ -212,24 +334,12 @@ struct Report: ParsableCommand {
             printError("there is no run \(only) (the logs hold \(pipeline.runCount))")
             throw ExitCode(Status.error)
         }
-        var status = Status.ok
         let malformed = inputs.reduce(0) { $0 + $1.stats.malformedLines }
         if malformed > 0 {
             printError("skipped \(malformed) malformed line\(malformed == 1 ? "" : "s") (see the report)")
-            status = Status.skipped
+            return Status.skipped
         }
-        if let plot, let collector {
-            do {
-                try drawPlot(collector, to: plot)
-                if collector.omittedRuns > 0 {
-                    printError("the chart shows the last \(collector.panels.count) runs; \(collector.omittedRuns) earlier runs are not drawn (--plot-runs)")
-                }
-            } catch {
-                printError("\(error)")
-                status = Status.plotFailed
-            }
-        }
-        if status != Status.ok { throw ExitCode(status) }
+        return Status.ok
     }
 }
 
@@ -279,69 +389,89 @@ enum OutputFormatArgument: String, ExpressibleByArgument, CaseIterable {
 
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Ask a running QEMU over QMP for query-migrate and show its device-state-times.",
+        abstract: "Ask running QEMUs over QMP for query-migrate and report the whole downtime.",
         discussion: """
-            SOCKET is the QMP unix socket (-qmp unix:PATH,server=on,wait=off). device-state-times \
-            is only present on a QEMU with the device-state-times patch, after a migration; \
-            stock QEMU does not report per-device times over QMP (use trace logs and \
-            `devstate report`). Exit status: 0 = times shown; 2 = this QEMU reports none; 1 = error.
+            SOURCE is the source QEMU's QMP unix socket (-qmp unix:PATH,server=on,wait=off), \
+            DESTINATION the destination's. With our device-state-times series (0.2.0) \
+            query-migrate holds the source's non-iterable and iterable saves, the destination's \
+            loads and the downtime checkpoints: the report (phases, devices, shares, notes) is \
+            the one `devstate report` renders from trace logs, in the same table, JSON and CSV. \
+            Only read-only commands are sent: qmp_capabilities, query-qmp-schema, query-migrate.
+            query-qmp-schema tells a QEMU without the series (stock QEMU: use trace logs and \
+            `devstate report`) from one whose migration has not completed yet, and a QEMU with \
+            only the 0.1.0 series (device-state-times alone: a partial report).
+            \(Status.queryMigrateHelp)
             """
     )
 
-    @Argument(help: ArgumentHelp("QMP unix socket of the QEMU to ask.", valueName: "socket"))
-    var socket: String
+    @Argument(help: ArgumentHelp("QMP unix socket of the source QEMU, then of the destination QEMU.",
+                                 valueName: "socket"))
+    var sockets: [String] = []
+
+    @Option(name: .customLong("destination"), help: ArgumentHelp("QMP socket of the destination QEMU (instead of the second argument; alone for a destination-only report).", valueName: "socket"))
+    var destinationSocket: String?
 
     @Option(help: "Output format: table, json or csv.")
     var format: OutputFormatArgument = .table
 
+    @Flag(help: "Indent the JSON output.")
+    var pretty = false
+
+    @Option(help: "Show only the N longest devices in the table.")
+    var top: Int?
+
+    @Option(help: "Table width in columns (default: the terminal's, else $COLUMNS, else 100).")
+    var width: Int?
+
+    @Option(name: .customLong("no-vmsd"), help: ArgumentHelp("Also treat this idstr as having no vmsd on the destination (repeatable).", valueName: "idstr"))
+    var noVMSD: [String] = []
+
     @Option(help: "Seconds to wait for QEMU's answers.")
     var timeout: Int = 10
 
-    func run() throws {
-        let times: QueriedTimes
-        let version: String?
+    func validate() throws {
+        if sockets.count > 2 { throw ValidationError("at most two sockets: SOURCE and DESTINATION") }
+        if destinationSocket != nil, sockets.count > 1 { throw ValidationError("give the destination socket either as an argument or with --destination") }
+        if sockets.isEmpty, destinationSocket == nil { throw ValidationError("give the source QEMU's QMP socket (and the destination's)") }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+    }
+
+    /// Asks one QEMU: its schema (for the series), then query-migrate.
+    func ask(_ path: String, role: Side) throws -> QueryMigrateInput {
+        let client = try QMPClient(socketPath: path, timeoutSeconds: max(1, timeout))
+        var members: Set<String>?
+        var reason: String?
         do {
-            let client = try QMPClient(socketPath: socket, timeoutSeconds: max(1, timeout))
-            version = client.qemuVersion
-            times = try QueriedTimes(reply: try client.execute("query-migrate"))
+            members = try MigrateSchema.queryMigrateMembers(try client.execute("query-qmp-schema"))
         } catch {
-            printError("\(error)")
-            throw ExitCode(1)
+            reason = "query-qmp-schema gave no answer to use (\(error))"
+        }
+        let reply = try MigrateReply(try client.execute("query-migrate"))
+        return QueryMigrateInput(endpoint: path, role: role, qemuVersion: client.qemuVersion, reply: reply,
+                                 schemaMembers: members, noSchemaReason: reason)
+    }
+
+    func run() throws {
+        var targets: [(String, Side)] = []
+        if let source = sockets.first { targets.append((source, .source)) }
+        if let destination = destinationSocket ?? (sockets.count > 1 ? sockets[1] : nil) {
+            targets.append((destination, .destination))
+        }
+        var inputs: [QueryMigrateInput] = []
+        for (path, role) in targets {
+            do {
+                inputs.append(try ask(path, role: role))
+            } catch {
+                printError("\(path) (\(role.rawValue)): \(error)")
+                throw ExitCode(Status.error)
+            }
         }
         let output = Output()
-        defer { output.flush() }
-        guard let items = times.items, let json = times.json else {
-            if format == .json {
-                output.write("{\"qemu\":\(version.map { "\"\($0)\"" } ?? "null"),\"status\":\(times.status.map { "\"\($0)\"" } ?? "null"),\"device-state-times\":null}\n")
-            } else {
-                output.write("QEMU \(version ?? "?") at \(socket): migration status \(times.status ?? "none").\n")
-                output.write("device-state-times is NOT present: this QEMU does not report per-device save times over QMP\n")
-                output.write("(it needs the device-state-times patch). With QEMU ≥ 8.2 use trace logs instead:\n")
-                output.write("  -trace vmstate_downtime_save -trace vmstate_downtime_load -trace vmstate_downtime_checkpoint -msg timestamp=on -D LOG\n")
-                output.write("  then: devstate report SOURCE.log [DESTINATION.log]\n")
-            }
-            output.flush()
-            throw ExitCode(2)
-        }
-        switch format {
-        case .json:
-            output.write("{\"qemu\":\(version.map { "\"\($0)\"" } ?? "null"),\"status\":\(times.status.map { "\"\($0)\"" } ?? "null"),\"device-state-times\":\(json)}\n")
-        case .csv:
-            output.write("name,instance_id,save_time_us\n")
-            for i in items { output.write("\(i.name),\(i.instanceID),\(i.saveTime)\n") }
-        case .table:
-            let total = items.reduce(UInt64(0)) { $0 + $1.saveTime }
-            output.write("QEMU \(version ?? "?") at \(socket): migration status \(times.status ?? "none"); device-state-times: \(items.count) entries, \(total) µs in all\n")
-            let sorted = items.enumerated().sorted { $0.element.saveTime != $1.element.saveTime ? $0.element.saveTime > $1.element.saveTime : $0.offset < $1.offset }
-            let nameWidth = min(max(6, items.map { $0.name.count }.max() ?? 6), max(16, terminalWidth() - 32))
-            output.write("  " + "device".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  inst      µs   share\n")
-            for (_, i) in sorted {
-                var name = i.name
-                if name.count > nameWidth { name = String(name.prefix(nameWidth - 1)) + "…" }
-                let share = total > 0 ? String(format: "%5.1f%%", Double(i.saveTime) * 100 / Double(total)) : ""
-                output.write("  " + name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-                             + String(format: "  %4llu  %6llu  %@\n", i.instanceID, i.saveTime, share))
-            }
-        }
+        let sink = makeSink(format: format, pretty: pretty, width: width, top: top) { output.write($0) }
+        let facts = QueryMigrateReport.render(
+            inputs, analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD)), sink: sink)
+        output.flush()
+        let status = finishQueryMigrate(facts, format: format)
+        if status != Status.ok { throw ExitCode(status) }
     }
 }

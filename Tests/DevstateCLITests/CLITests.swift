@@ -22,6 +22,11 @@ func devstate(_ arguments: [String], environment: [String: String] = [:]) throws
     return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
+/// `text` with every run of white space (help text wraps) made one space.
+func flat(_ text: String) -> String {
+    text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+}
+
 func devstateBinary() -> String? {
     let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
@@ -52,12 +57,14 @@ func devstateBinary() -> String? {
         #expect(r.status == 0)
         for option in ["--source", "--destination", "--fixture", "--format", "--pretty", "--plot ",
                        "--plot-top", "--plot-runs", "--top", "--run", "--width", "--no-vmsd",
-                       "--show-malformed", "--summary", "Exit status"] {
-            #expect(r.out.contains(option), "report --help lacks \(option)")
+                       "--show-malformed", "--summary", "--qmp", "Exit status", "6 = PARTIAL"] {
+            #expect(flat(r.out).contains(option), "report --help lacks \(option)")
         }
         let q = try devstate(["query", "--help"])
-        for option in ["--format", "--timeout", "<socket>"] {
-            #expect(q.out.contains(option), "query --help lacks \(option)")
+        for option in ["--format", "--timeout", "--pretty", "--width", "--top", "--destination", "<socket>",
+                       "Exit status", "0 = complete", "6 = PARTIAL", "5 = a side has no completed migration",
+                       "2 = the QEMU does not have", "1 = error"] {
+            #expect(flat(q.out).contains(option), "query --help lacks \(option)")
         }
     }
 
@@ -107,12 +114,15 @@ func devstateBinary() -> String? {
         #expect(none.out.contains("Run 1"))
     }
 
-    @Test func queryAgainstAPatchedAndAStockQEMU() throws {
+    /// A QEMU that does not answer query-qmp-schema: the series is judged from the members.
+    @Test func queryWithoutASchemaJudgesFromTheMembers() throws {
         let patched = try FakeQMP(migrate: #"{"status": "completed", "device-state-times": [{"name": "cpu", "instance-id": 0, "save-time": 150}, {"name": "0000:00:03.0/e1000e", "instance-id": 0, "save-time": 1829}]}"#)
         let r = try devstate(["query", patched.path])
-        #expect(r.status == 0, "\(r.err)")
-        #expect(r.out.contains("device-state-times: 2 entries, 1979 µs"))
+        #expect(r.status == 6, "\(r.err)")  // 0.1.0 members only: partial
+        #expect(r.out.contains("source device-state-times: 2 entries"))
         #expect(r.out.contains("0000:00:03.0/e1000e"))
+        #expect(flat(r.out).contains("judged from the reply's members"))
+        #expect(flat(r.out).contains("query-qmp-schema gave no answer"))
         let patchedJSON = try FakeQMP(migrate: #"{"status": "completed", "device-state-times": [{"name": "cpu", "instance-id": 0, "save-time": 150}]}"#)
         let j = try devstate(["query", "--format", "json", patchedJSON.path])
         #expect(j.out.contains(#""device-state-times":[{"name":"cpu","instance-id":0,"save-time":150}]"#))
@@ -120,17 +130,30 @@ func devstateBinary() -> String? {
         let s = try devstate(["query", stock.path])
         #expect(s.status == 2)
         #expect(s.out.contains("device-state-times is NOT present"))
+        #expect(s.out.contains("QEMU 10.0.2"))
         let missing = try devstate(["query", "/nonexistent/qmp.sock"])
         #expect(missing.status == 1)
+        #expect(missing.err.contains("/nonexistent/qmp.sock"))
     }
 }
 
-/// A one-connection QMP server on a unix socket that answers query-migrate with `migrate`.
+/// A one-connection QMP server on a unix socket that answers query-migrate with `migrate`,
+/// query-qmp-schema with `schema` (CommandNotFound when nil, as for any other command), and
+/// records every command it was sent.
 final class FakeQMP: @unchecked Sendable {
     let path: String
     private let listener: Int32
+    private let lock = NSLock()
+    private var received: [String] = []
 
-    init(migrate: String) throws {
+    /// The commands received, in order.
+    var commands: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    init(migrate: String, schema: String? = nil) throws {
         path = NSTemporaryDirectory() + "qmp-\(UUID().uuidString.prefix(8)).sock"
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
@@ -148,7 +171,7 @@ final class FakeQMP: @unchecked Sendable {
         guard bound == 0, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
         let fd = listener
         let reply = migrate
-        Thread.detachNewThread {
+        Thread.detachNewThread { [self] in
             let c = accept(fd, nil, nil)
             guard c >= 0 else { return }
             func send(_ s: String) { var s = s + "\r\n"; s.withUTF8 { _ = write(c, $0.baseAddress, $0.count) } }
@@ -160,14 +183,22 @@ final class FakeQMP: @unchecked Sendable {
                 if n <= 0 { break }
                 pending += buf[..<n]
                 while let nl = pending.firstIndex(of: 10) {
-                    let line = String(decoding: pending[..<nl], as: UTF8.self)
+                    let line = Data(pending[..<nl])
                     pending.removeSubrange(...nl)
-                    if line.contains("qmp_capabilities") {
+                    let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any]
+                    let command = object?["execute"] as? String ?? "?"
+                    lock.lock()
+                    received.append(command)
+                    lock.unlock()
+                    switch command {
+                    case "qmp_capabilities":
                         send(#"{"return": {}}"#)
-                    } else if line.contains("query-migrate") {
+                    case "query-migrate":
                         send(#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESUME"}"#)
                         send(#"{"return": "# + reply + "}")
-                    } else {
+                    case "query-qmp-schema" where schema != nil:
+                        send(#"{"return": "# + schema! + "}")
+                    default:
                         send(#"{"error": {"class": "CommandNotFound", "desc": "nope"}}"#)
                     }
                 }
