@@ -12,6 +12,8 @@ public func devstate_qemu_record(_ idstr: UnsafePointer<CChar>!, _ instanceID: U
                                  _ startMicroseconds: Int64, _ endMicroseconds: Int64,
                                  _ flags: UInt32) -> Int32 {
     guard let idstr else { return DEVSTATE_ERR_NULL }
+    // A span is a duration: a checkpoint goes through devstate_qemu_checkpoint.
+    guard flags != DEVSTATE_ENTRY_CHECKPOINT else { return DEVSTATE_ERR_FLAGS }
     // A realtime clock stepped backwards gives a negative span: not a positive time, not kept.
     // The comparison comes first so that absurd readings cannot wrap into a positive span.
     let saveTime = endMicroseconds > startMicroseconds

@@ -1,12 +1,16 @@
 // libFuzzer target for the C ABI of <devstate/devstate.h> and <devstate/qemu-hooks.h>.
 //
-// The input bytes are decoded into a sequence of calls (new / free / begin / record / end /
-// snapshot / info / entry / JSON / QAPI list / strerror / NULL arguments) on four recorder
-// slots plus the default recorder, four snapshot slots and four JSON string slots, with
-// adversarial names (empty, 255 and 256 bytes with no NUL within, invalid UTF-8, control
-// bytes, embedded NUL). Every call's status and every value read back is checked against a
-// model of the documented contract; a mismatch aborts, which libFuzzer reports as a crash.
-// Built with AddressSanitizer and libFuzzer coverage by scripts/hardening/run.sh.
+// The input bytes are decoded into a sequence of calls (new / free / begin / record /
+// checkpoint / end / snapshot / info / entry / JSON / QAPI list / strerror / NULL arguments,
+// and the 0.2.0 list hooks: begin / record_in / checkpoint / end / times / checkpoints of each
+// DEVSTATE_QEMU_LIST_* selector and of invalid ones) on four recorder slots plus the four list
+// recorders (the first is the default recorder), four snapshot slots and four JSON string
+// slots, with adversarial names (empty, 255 and 256 bytes with no NUL within, invalid UTF-8,
+// control bytes, embedded NUL) and clock readings (0, negative, INT64_MIN/MAX, a clock that
+// steps back). Every call's status and every value read back is checked against a model of
+// the documented contract; a mismatch aborts, which libFuzzer reports as a crash. The model
+// shares no code with the library. Built with AddressSanitizer and libFuzzer coverage by
+// scripts/hardening/run.sh.
 import CJSONC
 import CShim
 import FuzzDriver
@@ -32,6 +36,24 @@ final class RecorderModel {
     var skipped: UInt64 = 0
     var dropped: UInt64 = 0
     var run: UInt64 = 0
+    /// The run's origin: the least of every kept checkpoint's reading and of every span start
+    /// given to devstate_qemu_record_in (skipped 0 us spans included, refused calls not); nil
+    /// until the run has seen one.
+    var origin: Int64?
+
+    func begin() {
+        state = .open
+        entries.removeAll(keepingCapacity: true)
+        skipped = 0
+        dropped = 0
+        run &+= 1
+        origin = nil
+    }
+
+    func noteReading(_ reading: Int64) {
+        if let origin, origin <= reading { return }
+        origin = reading
+    }
 }
 
 struct SnapshotModel {
@@ -40,6 +62,37 @@ struct SnapshotModel {
     var dropped: UInt64
     var run: UInt64
     var complete: Bool
+    var origin: Int64?
+}
+
+/// The DEVSTATE_ENTRY_* values a record may carry: exactly one of them.
+func isEntryFlags(_ flags: UInt32) -> Bool {
+    flags == DEVSTATE_ENTRY_VMSD || flags == DEVSTATE_ENTRY_HANDLER
+        || flags == DEVSTATE_ENTRY_ITERABLE || flags == DEVSTATE_ENTRY_CHECKPOINT
+}
+
+/// A checkpoint's time in the JSON and in devstate_qemu_checkpoints: its reading minus the
+/// run's origin in exact (128-bit) arithmetic, 0 if negative.
+func checkpointOffset(_ entry: ModelEntry, origin: Int64?) -> UInt64 {
+    let reading = Int64(bitPattern: entry.time)
+    guard let origin else { fail("model: a kept checkpoint but no origin") }
+    let difference = Int128(reading) - Int128(origin)
+    if difference <= 0 { return 0 }
+    expect(difference <= Int128(UInt64.max), "model: checkpoint offset over 64 bits")
+    return UInt64(difference)
+}
+
+/// The time a span hook keeps for [start, end]: end - start when positive, else 0. When
+/// end - start does not fit in an int64 (only with absurd clock readings) the library may
+/// compute it wrapped (a positive span turns negative and is skipped, a negative one turns
+/// positive and is kept); the model accepts that or the exact result, and only in that case
+/// (Tests/fuzz/regressions/abi/qemu-record-*). Exactly one of the two is then > 0.
+func spanTime(_ start: Int64, _ end: Int64, status: Int32) -> UInt64 {
+    let difference = Int128(end) - Int128(start)
+    let exact: UInt64 = difference > 0 ? UInt64(difference) : 0
+    guard difference < Int128(Int64.min) || difference > Int128(Int64.max) else { return exact }
+    let wrapped = end &- start
+    return status == DEVSTATE_SKIPPED_ZERO ? 0 : max(exact, wrapped > 0 ? UInt64(wrapped) : 0)
 }
 
 enum Slot<Model> {
@@ -68,9 +121,9 @@ func expectStatus(_ status: Int32, is expected: Int32, _ what: @autoclosure () -
     if status != expected { fail("\(what()) returned \(status), expected \(expected)") }
 }
 
-func expectStatus(_ status: Int32, in allowed: [Int32], _ what: String) {
+func expectStatus(_ status: Int32, in allowed: [Int32], _ what: @autoclosure () -> String) {
     if !allowed.contains(status) {
-        fail("\(what) returned \(status), expected one of \(allowed)")
+        fail("\(what()) returned \(status), expected one of \(allowed)")
     }
 }
 
@@ -161,28 +214,46 @@ func makeName(_ input: inout Input) -> CName {
 // MARK: state
 
 let recorderSlots = 4
-let defaultSlot = recorderSlots  // index of the default recorder
+/// Slots past the private ones are the recorders of the DEVSTATE_QEMU_LIST_* selectors:
+/// defaultSlot + n is list n, and list 0 (NON_ITERABLE_SAVES) is the default recorder.
+let defaultSlot = recorderSlots
+let listCount = 4
+let allSlots = recorderSlots + listCount
 var recorders = [Slot<RecorderModel>](repeating: .empty, count: recorderSlots)
-let defaultModel = RecorderModel()
+/// The list recorders live across inputs, as the default recorder does.
+let listModels = (0..<listCount).map { _ in RecorderModel() }
+let defaultModel = listModels[0]
 var defaultModelKnown = false
 var snapshots = [Slot<SnapshotModel>](repeating: .empty, count: 4)
 var strings = [Slot<Void>](repeating: .empty, count: 4)
 var stringPointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: 4)
 
 func recorderModel(_ slot: Int) -> RecorderModel? {
-    if slot == defaultSlot { return defaultModel }
+    if slot >= defaultSlot { return listModels[slot - defaultSlot] }
     if case .live(_, let model) = recorders[slot] { return model }
     return nil
 }
 
+/// The model of a DEVSTATE_QEMU_LIST_* selector, nil for an unknown one.
+func listModel(_ list: UInt32) -> RecorderModel? {
+    list < UInt32(listCount) ? listModels[Int(list)] : nil
+}
+
 /// The handle to pass for a slot: live or stale pointer, NULL when empty.
 func recorderHandle(_ slot: Int) -> OpaquePointer? {
-    slot == defaultSlot ? devstate_default_recorder() : recorders[slot].pointer
+    if slot == defaultSlot { return devstate_default_recorder() }
+    if slot > defaultSlot {
+        guard let handle = devstate_qemu_recorder(UInt32(slot - defaultSlot)) else {
+            fail("qemu_recorder(\(slot - defaultSlot)) is NULL")
+        }
+        return handle
+    }
+    return recorders[slot].pointer
 }
 
 /// Errors the handle alone can cause, or nil when the handle is live.
 func handleError(_ slot: Int) -> Int32? {
-    if slot == defaultSlot { return nil }
+    if slot >= defaultSlot { return nil }
     switch recorders[slot] {
     case .empty: return DEVSTATE_ERR_NULL
     case .dead: return DEVSTATE_ERR_INVALID_HANDLE
@@ -194,7 +265,7 @@ func handleError(_ slot: Int) -> Int32? {
 
 func snapshotModel(of model: RecorderModel) -> SnapshotModel {
     SnapshotModel(entries: model.entries, skipped: model.skipped, dropped: model.dropped,
-                  run: model.run, complete: model.state == .ended)
+                  run: model.run, complete: model.state == .ended, origin: model.origin)
 }
 
 func verifySnapshot(_ snapshot: OpaquePointer, _ model: SnapshotModel, _ probe: UInt64) {
@@ -262,24 +333,35 @@ func verifyJSON(_ text: UnsafeMutablePointer<CChar>, _ model: SnapshotModel, pre
             json_object_iter_next(&iterator)
         }
         let handler = expected.flags == DEVSTATE_ENTRY_HANDLER
-        expect(keys == ["name", "instance-id", "save-time"] + (handler ? ["handler"] : []),
-               "JSON keys \(keys)")
+        let iterable = expected.flags == DEVSTATE_ENTRY_ITERABLE
+        let checkpoint = expected.flags == DEVSTATE_ENTRY_CHECKPOINT
+        let expectedKeys = checkpoint ? ["name", "time"]
+            : ["name", "instance-id", "save-time"] + (handler ? ["handler"] : []) + (iterable ? ["iterable"] : [])
+        expect(keys == expectedKeys, "JSON keys \(keys) of entry \(index), expected \(expectedKeys)")
         var value: OpaquePointer?
         _ = json_object_object_get_ex(object, "name", &value)
         let name = UnsafeRawBufferPointer(start: json_object_get_string(value),
                                           count: Int(json_object_get_string_len(value)))
         expect(Array(name) == Array(String(decoding: expected.name, as: UTF8.self).utf8),
                "JSON name of entry \(index)")
+        if checkpoint {
+            // The reading relative to the run's origin, as an unsigned 64-bit number.
+            let offset = checkpointOffset(expected, origin: model.origin)
+            _ = json_object_object_get_ex(object, "time", &value)
+            expect(json_object_is_type(value, json_type_int) != 0 && json_object_get_uint64(value) == offset,
+                   "JSON time of checkpoint \(index): \(json_object_get_uint64(value)), expected \(offset) (reading \(Int64(bitPattern: expected.time)), origin \(String(describing: model.origin)))")
+            continue
+        }
         _ = json_object_object_get_ex(object, "instance-id", &value)
         expect(json_object_is_type(value, json_type_int) != 0
                && json_object_get_int64(value) == Int64(expected.instance), "JSON instance-id")
         _ = json_object_object_get_ex(object, "save-time", &value)
         expect(json_object_is_type(value, json_type_int) != 0
                && json_object_get_uint64(value) == expected.time, "JSON save-time")
-        if handler {
-            _ = json_object_object_get_ex(object, "handler", &value)
+        if handler || iterable {
+            _ = json_object_object_get_ex(object, handler ? "handler" : "iterable", &value)
             expect(json_object_is_type(value, json_type_boolean) != 0
-                   && json_object_get_boolean(value) != 0, "JSON handler")
+                   && json_object_get_boolean(value) != 0, "JSON handler/iterable")
         }
     }
 }
@@ -306,6 +388,61 @@ func verifyQAPIList(_ list: UnsafeMutablePointer<DeviceSaveStateTimeList>?, _ en
     expect(index == entries.count, "QAPI list has \(index) nodes, run has \(entries.count)")
 }
 
+/// A name the library malloc'd for a list: the recorded bytes and a NUL.
+func expectListName(_ name: UnsafeMutablePointer<CChar>?, _ expected: [UInt8], _ what: String) {
+    guard let name else { fail("\(what): name is NULL") }
+    expect(strlen(name) == expected.count, "\(what): name length \(strlen(name)), expected \(expected.count)")
+    let bytes = UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self)
+    expect(Array(UnsafeBufferPointer(start: bytes, count: expected.count)) == expected, "\(what): name bytes")
+}
+
+/// devstate_qemu_times of an ended run: every entry but checkpoints, in record order; the flag
+/// is HANDLER in the save lists and ITERABLE in the INCOMING list.
+func verifyTimeList(_ list: UnsafeMutablePointer<devstate_qapi_time_list>?, _ model: RecorderModel,
+                    selector: UInt32) {
+    let expected = model.entries.filter { $0.flags != DEVSTATE_ENTRY_CHECKPOINT }
+    let flagged = selector == DEVSTATE_QEMU_LIST_INCOMING ? DEVSTATE_ENTRY_ITERABLE : DEVSTATE_ENTRY_HANDLER
+    var node = list
+    var index = 0
+    while let current = node {
+        let what = "qemu_times(\(selector)) node \(index)"
+        expect(index < expected.count, "\(what): list longer than the run's \(expected.count) times")
+        guard let value = current.pointee.value else { fail("\(what): value is NULL") }
+        let entry = expected[index]
+        expectListName(value.pointee.name, entry.name, what)
+        expect(value.pointee.instance_id == entry.instance, "\(what): instance_id")
+        expect(value.pointee.time_us == entry.time, "\(what): time_us \(value.pointee.time_us), expected \(entry.time)")
+        let flag = entry.flags == flagged
+        expect(value.pointee.has_flag == flag && value.pointee.flag == flag,
+               "\(what): has_flag/flag \(value.pointee.has_flag)/\(value.pointee.flag) for flags \(entry.flags)")
+        node = current.pointee.next
+        index += 1
+    }
+    expect(index == expected.count, "qemu_times(\(selector)) has \(index) nodes, the run \(expected.count) times")
+}
+
+/// devstate_qemu_checkpoints of an ended run: the checkpoints in record order, each at its
+/// offset from the run's origin.
+func verifyCheckpointList(_ list: UnsafeMutablePointer<devstate_qapi_checkpoint_list>?,
+                          _ model: RecorderModel, selector: UInt32) {
+    let expected = model.entries.filter { $0.flags == DEVSTATE_ENTRY_CHECKPOINT }
+    var node = list
+    var index = 0
+    while let current = node {
+        let what = "qemu_checkpoints(\(selector)) node \(index)"
+        expect(index < expected.count, "\(what): list longer than the run's \(expected.count) checkpoints")
+        guard let value = current.pointee.value else { fail("\(what): value is NULL") }
+        let entry = expected[index]
+        expectListName(value.pointee.name, entry.name, what)
+        let offset = checkpointOffset(entry, origin: model.origin)
+        expect(value.pointee.time_us == offset,
+               "\(what): time_us \(value.pointee.time_us), expected \(offset) (reading \(Int64(bitPattern: entry.time)), origin \(String(describing: model.origin)))")
+        node = current.pointee.next
+        index += 1
+    }
+    expect(index == expected.count, "qemu_checkpoints(\(selector)) has \(index) nodes, the run \(expected.count) checkpoints")
+}
+
 // MARK: operations
 
 func newRecorder(_ slot: Int) {
@@ -317,6 +454,9 @@ func newRecorder(_ slot: Int) {
     expectStatus(devstate_recorder_new(&handle), is: DEVSTATE_OK, "recorder_new")
     guard let handle else { fail("recorder_new gave NULL") }
     expect(handle != devstate_default_recorder(), "recorder_new returned the default recorder")
+    for list in 1..<UInt32(listCount) {
+        expect(handle != devstate_qemu_recorder(list), "recorder_new returned the recorder of list \(list)")
+    }
     for other in 0..<recorderSlots where recorders[other].pointer == handle {
         if case .live = recorders[other] { fail("recorder_new reissued a live handle") }
         recorders[other] = .empty  // the stale handle now names the new recorder
@@ -326,8 +466,8 @@ func newRecorder(_ slot: Int) {
 
 func freeRecorder(_ slot: Int) {
     let status = devstate_recorder_free(recorderHandle(slot))
-    if slot == defaultSlot {
-        expectStatus(status, is: DEVSTATE_ERR_NOT_OWNED, "free of the default recorder")
+    if slot >= defaultSlot {
+        expectStatus(status, is: DEVSTATE_ERR_NOT_OWNED, "free of the recorder of list \(slot - defaultSlot)")
         return
     }
     switch recorders[slot] {
@@ -344,12 +484,7 @@ func beginRun(_ slot: Int, viaHook: Bool) {
         ? devstate_qemu_run_begin() : devstate_run_begin(recorderHandle(slot))
     if let error = handleError(slot) { return expectStatus(status, is: error, "run_begin") }
     expectStatus(status, is: DEVSTATE_OK, "run_begin")
-    let model = recorderModel(slot)!
-    model.state = .open
-    model.entries.removeAll(keepingCapacity: true)
-    model.skipped = 0
-    model.dropped = 0
-    model.run &+= 1
+    recorderModel(slot)!.begin()
 }
 
 func endRun(_ slot: Int, viaHook: Bool) {
@@ -367,15 +502,17 @@ func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: 
             hook: (start: Int64, end: Int64)?) {
     let status: Int32
     var time = time
+    let isCheckpoint = flags == DEVSTATE_ENTRY_CHECKPOINT
     if let hook {
         status = devstate_qemu_record(name?.buffer, instance, hook.start, hook.end, flags)
-        // The header: a time end - start <= 0 is not kept. When end - start does not fit in an
-        // int64 (only with absurd clock readings) the library computes it wrapped (a positive
-        // span turns negative and is skipped, a negative one turns positive and is kept); the
-        // model accepts that or the exact result. In that case exactly one of the two is > 0.
-        let exact: UInt64 = hook.end > hook.start ? UInt64(bitPattern: hook.end &- hook.start) : 0
-        let (wrapped, overflow) = hook.end.subtractingReportingOverflow(hook.start)
-        time = overflow ? (status == DEVSTATE_SKIPPED_ZERO ? 0 : max(exact, wrapped > 0 ? UInt64(wrapped) : 0)) : exact
+        // The header: a time end - start <= 0 is not kept (see spanTime for int64 overflow),
+        // and a span is never a checkpoint: CHECKPOINT is refused with DEVSTATE_ERR_FLAGS.
+        if isCheckpoint {
+            var errors = [DEVSTATE_ERR_FLAGS]
+            if name == nil { errors.append(DEVSTATE_ERR_NULL) }
+            return expectStatus(status, in: errors, "qemu_record with CHECKPOINT")
+        }
+        time = spanTime(hook.start, hook.end, status: status)
     } else {
         status = devstate_record(recorderHandle(slot), name?.buffer, instance, time, flags)
     }
@@ -387,17 +524,130 @@ func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: 
         if name.visible.isEmpty { errors.append(DEVSTATE_ERR_NAME_EMPTY) }
         if name.visible.count > Int(DEVSTATE_NAME_MAX) { errors.append(DEVSTATE_ERR_NAME_TOO_LONG) }
     }
-    if flags & ~DEVSTATE_ENTRY_HANDLER != 0 { errors.append(DEVSTATE_ERR_FLAGS) }
+    if !isEntryFlags(flags) { errors.append(DEVSTATE_ERR_FLAGS) }
     let model = recorderModel(slot) ?? RecorderModel()
     if handleError(slot) == nil, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
-    if !errors.isEmpty { return expectStatus(status, in: errors, "record") }
-    if time == 0 {
+    if !errors.isEmpty { return expectStatus(status, in: errors, "record (flags \(flags))") }
+    // A checkpoint's time is a clock reading: kept even when it is 0.
+    if time == 0 && !isCheckpoint {
         expectStatus(status, is: DEVSTATE_SKIPPED_ZERO, "record of 0 us")
         model.skipped &+= 1
     } else {
-        expectStatus(status, is: DEVSTATE_OK, "record")
+        expectStatus(status, is: DEVSTATE_OK, "record (flags \(flags), time \(time))")
+        model.entries.append(ModelEntry(name: name!.visible, instance: instance, time: time, flags: flags))
+        if isCheckpoint { model.noteReading(Int64(bitPattern: time)) }
+    }
+}
+
+/// Errors a name alone can cause (NULL, empty, over DEVSTATE_NAME_MAX bytes).
+func nameErrors(_ name: CName?) -> [Int32] {
+    guard let name else { return [DEVSTATE_ERR_NULL] }
+    if name.visible.isEmpty { return [DEVSTATE_ERR_NAME_EMPTY] }
+    if name.visible.count > Int(DEVSTATE_NAME_MAX) { return [DEVSTATE_ERR_NAME_TOO_LONG] }
+    return []
+}
+
+/// devstate_checkpoint on a recorder slot (private, default or list recorder).
+func checkpoint(_ slot: Int, _ name: CName?, reading: Int64) {
+    let status = devstate_checkpoint(recorderHandle(slot), name?.buffer, reading)
+    var errors = nameErrors(name)
+    if let error = handleError(slot) { errors.append(error) }
+    let model = recorderModel(slot) ?? RecorderModel()
+    if handleError(slot) == nil, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
+    if !errors.isEmpty { return expectStatus(status, in: errors, "checkpoint") }
+    expectStatus(status, is: DEVSTATE_OK, "checkpoint at \(reading)")
+    model.entries.append(ModelEntry(name: name!.visible, instance: 0, time: UInt64(bitPattern: reading),
+                                    flags: DEVSTATE_ENTRY_CHECKPOINT))
+    model.noteReading(reading)
+}
+
+// MARK: the list hooks (0.2.0)
+
+func listBegin(_ list: UInt32) {
+    let status = devstate_qemu_begin(list)
+    guard let model = listModel(list) else { return expectStatus(status, is: DEVSTATE_ERR_NO_LIST, "qemu_begin(\(list))") }
+    expectStatus(status, is: DEVSTATE_OK, "qemu_begin(\(list))")
+    model.begin()
+}
+
+func listEnd(_ list: UInt32) {
+    let status = devstate_qemu_end(list)
+    guard let model = listModel(list) else { return expectStatus(status, is: DEVSTATE_ERR_NO_LIST, "qemu_end(\(list))") }
+    if model.state != .open { return expectStatus(status, is: DEVSTATE_ERR_NO_RUN, "qemu_end(\(list))") }
+    expectStatus(status, is: DEVSTATE_OK, "qemu_end(\(list))")
+    model.state = .ended
+}
+
+func listRecord(_ list: UInt32, _ name: CName?, instance: UInt32, start: Int64, end: Int64, flags: UInt32) {
+    let status = devstate_qemu_record_in(list, name?.buffer, instance, start, end, flags)
+    func what() -> String { "qemu_record_in(\(list), flags \(flags), [\(start), \(end)])" }
+    var errors = nameErrors(name)
+    let model = listModel(list)
+    if model == nil { errors.append(DEVSTATE_ERR_NO_LIST) }
+    // One DEVSTATE_ENTRY_* value, but not CHECKPOINT.
+    if !isEntryFlags(flags) || flags == DEVSTATE_ENTRY_CHECKPOINT { errors.append(DEVSTATE_ERR_FLAGS) }
+    if let model, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
+    guard let model, errors.isEmpty else { return expectStatus(status, in: errors, what()) }
+    let time = spanTime(start, end, status: status)
+    if time == 0 {
+        expectStatus(status, is: DEVSTATE_SKIPPED_ZERO, what())
+        model.skipped &+= 1
+    } else {
+        expectStatus(status, is: DEVSTATE_OK, what())
         model.entries.append(ModelEntry(name: name!.visible, instance: instance, time: time, flags: flags))
     }
+    // A span's start counts for the origin even when the span is skipped.
+    model.noteReading(start)
+}
+
+func listCheckpoint(_ list: UInt32, _ name: CName?, reading: Int64) {
+    let status = devstate_qemu_checkpoint(list, name?.buffer, reading)
+    func what() -> String { "qemu_checkpoint(\(list), \(reading))" }
+    var errors = nameErrors(name)
+    let model = listModel(list)
+    if model == nil { errors.append(DEVSTATE_ERR_NO_LIST) }
+    if let model, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
+    guard let model, errors.isEmpty else { return expectStatus(status, in: errors, what()) }
+    expectStatus(status, is: DEVSTATE_OK, what())
+    model.entries.append(ModelEntry(name: name!.visible, instance: 0, time: UInt64(bitPattern: reading),
+                                    flags: DEVSTATE_ENTRY_CHECKPOINT))
+    model.noteReading(reading)
+}
+
+/// The status devstate_qemu_times/checkpoints must return for a selector, OK for an ended run.
+func listQueryStatus(_ list: UInt32) -> Int32 {
+    guard let model = listModel(list) else { return DEVSTATE_ERR_NO_LIST }
+    switch model.state {
+    case .never: return DEVSTATE_ERR_EMPTY
+    case .open: return DEVSTATE_ERR_NO_RUN
+    case .ended: return DEVSTATE_OK
+    }
+}
+
+/// A value *out cannot hold after a successful call: it must be overwritten (NULL when empty).
+let unsetTimes = UnsafeMutablePointer<devstate_qapi_time_list>(bitPattern: 0x5a5a0)!
+let unsetCheckpoints = UnsafeMutablePointer<devstate_qapi_checkpoint_list>(bitPattern: 0x5a5a0)!
+
+func listTimes(_ list: UInt32) {
+    var out: UnsafeMutablePointer<devstate_qapi_time_list>? = unsetTimes
+    let status = devstate_qemu_times(list, &out)
+    let expected = listQueryStatus(list)
+    expectStatus(status, is: expected, "qemu_times(\(list))")
+    guard expected == DEVSTATE_OK, let model = listModel(list) else { return }
+    expect(out != unsetTimes, "qemu_times(\(list)) returned OK without setting *out")
+    verifyTimeList(out, model, selector: list)
+    expectStatus(devstate_qapi_time_list_free(out), is: DEVSTATE_OK, "qapi_time_list_free")
+}
+
+func listCheckpoints(_ list: UInt32) {
+    var out: UnsafeMutablePointer<devstate_qapi_checkpoint_list>? = unsetCheckpoints
+    let status = devstate_qemu_checkpoints(list, &out)
+    let expected = listQueryStatus(list)
+    expectStatus(status, is: expected, "qemu_checkpoints(\(list))")
+    guard expected == DEVSTATE_OK, let model = listModel(list) else { return }
+    expect(out != unsetCheckpoints, "qemu_checkpoints(\(list)) returned OK without setting *out")
+    verifyCheckpointList(out, model, selector: list)
+    expectStatus(devstate_qapi_checkpoint_list_free(out), is: DEVSTATE_OK, "qapi_checkpoint_list_free")
 }
 
 func takeSnapshot(_ slot: Int, into target: Int) {
@@ -518,6 +768,8 @@ func checkStaticQueries(_ code: Int32) {
            "version_number")
     expect(String(cString: devstate_version_string()) == DEVSTATE_VERSION_STRING, "version_string")
     expect(devstate_abi_version() == UInt32(DEVSTATE_ABI_VERSION), "abi_version")
+    expect(strcmp(devstate_strerror(DEVSTATE_ERR_NO_LIST), devstate_strerror(Int32.min)) != 0,
+           "strerror(DEVSTATE_ERR_NO_LIST) is the message of an unknown code")
 }
 
 func nullArguments(_ slot: Int) {
@@ -534,6 +786,32 @@ func nullArguments(_ slot: Int) {
         expectStatus(devstate_snapshot_entry(pointer, 0, nil), is: DEVSTATE_ERR_NULL, "entry(s, 0, NULL)")
         expectStatus(devstate_snapshot_json(pointer, 0, nil), is: DEVSTATE_ERR_NULL, "json(s, 0, NULL)")
         expectStatus(devstate_snapshot_qapi_list(pointer, nil), is: DEVSTATE_ERR_NULL, "qapi_list(s, NULL)")
+    }
+    // The 0.2.0 functions. None of these calls may change a recorder: later checks would see it.
+    expectStatus(devstate_checkpoint(nil, "cp", 1), is: DEVSTATE_ERR_NULL, "checkpoint(NULL, name)")
+    expectStatus(devstate_checkpoint(recorderHandle(slot), nil, 1), in: [DEVSTATE_ERR_NULL] + (handleError(slot).map { [$0] } ?? []),
+                 "checkpoint(r, NULL)")
+    let list = UInt32(slot)  // 4: no such list
+    let nullErrors = listModel(list) == nil ? [DEVSTATE_ERR_NULL, DEVSTATE_ERR_NO_LIST] : [DEVSTATE_ERR_NULL]
+    expectStatus(devstate_qemu_record_in(list, nil, 0, 1, 2, DEVSTATE_ENTRY_VMSD), in: nullErrors, "qemu_record_in(\(list), NULL)")
+    expectStatus(devstate_qemu_checkpoint(list, nil, 1), in: nullErrors, "qemu_checkpoint(\(list), NULL)")
+    expectStatus(devstate_qemu_times(list, nil), in: nullErrors, "qemu_times(\(list), NULL)")
+    expectStatus(devstate_qemu_checkpoints(list, nil), in: nullErrors, "qemu_checkpoints(\(list), NULL)")
+    expectStatus(devstate_qapi_time_list_free(nil), is: DEVSTATE_OK, "qapi_time_list_free(NULL)")
+    expectStatus(devstate_qapi_checkpoint_list_free(nil), is: DEVSTATE_OK, "qapi_checkpoint_list_free(NULL)")
+    // The selectors: list 0 is the default recorder, 1...3 are others, the rest name nothing.
+    var handles: [OpaquePointer] = []
+    for list in 0..<UInt32(listCount) {
+        guard let handle = devstate_qemu_recorder(list) else { fail("qemu_recorder(\(list)) is NULL") }
+        expect(!handles.contains(handle), "qemu_recorder(\(list)) is the recorder of another list")
+        expect((handle == devstate_default_recorder()) == (list == 0), "qemu_recorder(\(list)) vs default_recorder")
+        expectStatus(devstate_recorder_free(handle), is: DEVSTATE_ERR_NOT_OWNED, "recorder_free(qemu_recorder(\(list)))")
+        handles.append(handle)
+    }
+    for invalid in [UInt32(listCount), 5, 0x8000_0000, 0x1_0000 | DEVSTATE_QEMU_LIST_INCOMING, UInt32.max] {
+        expect(devstate_qemu_recorder(invalid) == nil, "qemu_recorder(\(invalid)) is not NULL")
+        expectStatus(devstate_qemu_begin(invalid), is: DEVSTATE_ERR_NO_LIST, "qemu_begin(\(invalid))")
+        expectStatus(devstate_qemu_end(invalid), is: DEVSTATE_ERR_NO_LIST, "qemu_end(\(invalid))")
     }
 }
 
@@ -558,23 +836,160 @@ func releaseEverything() {
 let maxOperations = 400
 let maxEntriesPerRecorder = 1000
 
+/// A clock in microseconds for realistic readings, restarted by every input.
+let clockStart: Int64 = 1_764_266_400_000_000
+var clock = clockStart
+
+/// A clock reading: mostly a clock that moves forward, also one that steps back, 0, negative,
+/// INT64_MIN/MAX and raw values.
+func reading(_ kind: UInt8, _ input: inout Input) -> Int64 {
+    switch kind % 8 {
+    case 0:
+        clock &+= Int64(input.byte())
+        return clock
+    case 1: return clock &- Int64(input.byte())
+    case 2: return 0
+    case 3: return -Int64(input.byte())
+    case 4: return Int64.min &+ Int64(input.byte() % 4)
+    case 5: return Int64.max &- Int64(input.byte() % 4)
+    case 6: return Int64(bitPattern: input.u64())
+    default: return clock &+ Int64(Int32(bitPattern: input.u32()))
+    }
+}
+
+/// A DEVSTATE_QEMU_LIST_* selector: the four lists, and unknown ones (one that truncates to a
+/// valid selector if the library narrowed it, and raw values).
+func listSelector(_ argument: UInt8, _ input: inout Input) -> UInt32 {
+    switch argument % 8 {
+    case 0...3: return UInt32(argument % 8)
+    case 4: return UInt32(listCount)
+    case 5: return UInt32.max
+    case 6: return 0x8000_0000 | DEVSTATE_QEMU_LIST_INCOMING
+    default: return input.u32()
+    }
+}
+
+/// One record call decoded from the input (ops 3, 4 and the generic op on list recorders).
+func recordOperation(_ slot: Int, _ argument: UInt8, _ input: inout Input) {
+    let name = makeName(&input)
+    defer { name.release() }
+    let instance = input.byte() & 1 == 0 ? UInt32(input.byte()) : input.u32()
+    let timeKind = input.byte()
+    let time: UInt64 = switch timeKind % 4 {
+    case 0: 0
+    case 1: UInt64.max
+    case 2: UInt64(input.byte())
+    default: input.u64()
+    }
+    // Bits 2-3 (unused before 0.2.0, so older inputs decode as they did) pick the 0.2.0 flags.
+    let flags: UInt32
+    if timeKind & 0x40 != 0 {
+        flags = input.u32()
+    } else {
+        switch (timeKind >> 2) & 3 {
+        case 0: flags = UInt32(timeKind >> 7)
+        case 1: flags = DEVSTATE_ENTRY_ITERABLE
+        case 2: flags = DEVSTATE_ENTRY_CHECKPOINT
+        default:  // more than one DEVSTATE_ENTRY_* value
+            flags = timeKind & 0x80 != 0 ? DEVSTATE_ENTRY_ITERABLE | DEVSTATE_ENTRY_CHECKPOINT
+                : timeKind & 0x20 != 0 ? DEVSTATE_ENTRY_HANDLER | DEVSTATE_ENTRY_CHECKPOINT
+                : DEVSTATE_ENTRY_HANDLER | DEVSTATE_ENTRY_ITERABLE
+        }
+    }
+    if slot == defaultSlot && argument & 0x80 != 0 {
+        let start = Int64(bitPattern: input.u64())
+        let end = timeKind & 0x20 != 0 ? Int64(bitPattern: input.u64()) : start &+ Int64(input.byte()) &- 8
+        record(slot, name, instance: instance, time: 0, flags: flags, hook: (start, end))
+    } else {
+        record(slot, timeKind & 0x10 != 0 && timeKind % 4 == 2 ? nil : name,
+               instance: instance, time: time, flags: flags, hook: nil)
+    }
+}
+
+/// The operations added with 0.2.0: ops 0x8f, 0x9f, ... 0xef (op % 16 == 15 was only the bulk
+/// op before; 0x0f-0x7f and 0xff still are, so older inputs decode as they did).
+func operation020(_ kind: Int, _ argument: UInt8, _ input: inout Input) {
+    let slot = Int(argument) % allSlots   // 4 = the default recorder, 5...7 = lists 1...3
+    let target = Int((argument >> 3) % 4) // snapshot slot
+    switch kind {
+    case 0:  // devstate_checkpoint on any recorder slot
+        let mode = input.byte()
+        let name = makeName(&input)
+        defer { name.release() }
+        checkpoint(slot, mode & 0x80 != 0 ? nil : name, reading: reading(mode, &input))
+    case 1:  // devstate_qemu_begin / devstate_qemu_end
+        let list = listSelector(argument, &input)
+        if argument & 0x80 != 0 { listEnd(list) } else { listBegin(list) }
+    case 2:  // devstate_qemu_record_in
+        let list = listSelector(argument, &input)
+        let mode = input.byte()
+        let name = makeName(&input)
+        defer { name.release() }
+        let instance = input.byte() & 1 == 0 ? UInt32(input.byte()) : input.u32()
+        let flags: UInt32 = switch (mode >> 4) & 7 {
+        case 0, 4: DEVSTATE_ENTRY_VMSD
+        case 1: DEVSTATE_ENTRY_HANDLER
+        case 2, 3: DEVSTATE_ENTRY_ITERABLE
+        case 5: DEVSTATE_ENTRY_CHECKPOINT  // refused by record_in
+        case 6: DEVSTATE_ENTRY_HANDLER | DEVSTATE_ENTRY_ITERABLE
+        default: input.u32()
+        }
+        let start = reading(mode, &input)
+        let end = mode & 0x08 != 0 ? reading(input.byte(), &input) : start &+ Int64(input.byte()) &- 8
+        listRecord(list, mode & 0x80 != 0 ? nil : name, instance: instance, start: start, end: end, flags: flags)
+    case 3:  // devstate_qemu_checkpoint
+        let list = listSelector(argument, &input)
+        let mode = input.byte()
+        let name = makeName(&input)
+        defer { name.release() }
+        listCheckpoint(list, mode & 0x80 != 0 ? nil : name, reading: reading(mode, &input))
+    case 4:  // devstate_qemu_times / devstate_qemu_checkpoints, checked and freed
+        let list = listSelector(argument, &input)
+        if argument & 0x80 != 0 { listCheckpoints(list) } else { listTimes(list) }
+    case 5:  // a snapshot of any recorder slot, list recorders included (then ops 8, 9, 11)
+        takeSnapshot(slot, into: target)
+    default:  // the devstate.h calls on a slot, list recorders included
+        switch input.byte() % 4 {
+        case 0: beginRun(slot, viaHook: false)
+        case 1: recordOperation(slot, argument & 0x7f, &input)
+        case 2: endRun(slot, viaHook: false)
+        default: freeRecorder(slot)
+        }
+    }
+}
+
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     var input = Input(bytes: UnsafeBufferPointer(start: data, count: size))
-    // The default recorder lives across inputs: bring it to a known state (ended, empty).
+    // The list recorders (the default recorder is list 0) live across inputs: bring them to a
+    // known state (ended, empty).
     if !defaultModelKnown {
-        // Its run counter before this process's first input is not known to the model.
-        var snapshot: OpaquePointer?
-        if devstate_snapshot_take(devstate_default_recorder(), &snapshot) == DEVSTATE_OK {
-            var info = devstate_snapshot_info()
-            _ = devstate_snapshot_get_info(snapshot, &info)
-            defaultModel.run = info.run
-            _ = devstate_snapshot_free(snapshot)
+        for list in 0..<UInt32(listCount) {
+            // Their run counters before this process's first input are not known to the model.
+            var snapshot: OpaquePointer?
+            let status = devstate_snapshot_take(devstate_qemu_recorder(list), &snapshot)
+            if status == DEVSTATE_OK {
+                var info = devstate_snapshot_info()
+                _ = devstate_snapshot_get_info(snapshot, &info)
+                listModels[Int(list)].run = info.run
+                _ = devstate_snapshot_free(snapshot)
+            } else {
+                // Never begun: the queries must say so.
+                expectStatus(status, is: DEVSTATE_ERR_EMPTY, "snapshot_take of list \(list)")
+                listTimes(list)
+                listCheckpoints(list)
+                if list == 0 { qemuDeviceStateTimes() }
+            }
         }
         defaultModelKnown = true
     }
     beginRun(defaultSlot, viaHook: true)
     endRun(defaultSlot, viaHook: true)
+    for list in 1..<UInt32(listCount) {
+        listBegin(list)
+        listEnd(list)
+    }
+    clock = clockStart
 
     var operations = 0
     while !input.isEmpty && operations < maxOperations {
@@ -587,26 +1002,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         case 0: newRecorder(Int(argument % 4))
         case 1: freeRecorder(slot)
         case 2: beginRun(slot, viaHook: argument & 0x80 != 0)
-        case 3, 4:
-            let name = makeName(&input)
-            defer { name.release() }
-            let instance = input.byte() & 1 == 0 ? UInt32(input.byte()) : input.u32()
-            let timeKind = input.byte()
-            let time: UInt64 = switch timeKind % 4 {
-            case 0: 0
-            case 1: UInt64.max
-            case 2: UInt64(input.byte())
-            default: input.u64()
-            }
-            let flags: UInt32 = timeKind & 0x40 != 0 ? input.u32() : UInt32(timeKind >> 7)
-            if slot == defaultSlot && argument & 0x80 != 0 {
-                let start = Int64(bitPattern: input.u64())
-                let end = timeKind & 0x20 != 0 ? Int64(bitPattern: input.u64()) : start &+ Int64(input.byte()) &- 8
-                record(slot, name, instance: instance, time: 0, flags: flags, hook: (start, end))
-            } else {
-                record(slot, timeKind & 0x10 != 0 && timeKind % 4 == 2 ? nil : name,
-                       instance: instance, time: time, flags: flags, hook: nil)
-            }
+        case 3, 4: recordOperation(slot, argument, &input)
         case 5: endRun(slot, viaHook: argument & 0x80 != 0)
         case 6: takeSnapshot(slot, into: target)
         case 7: freeSnapshot(target)
@@ -620,6 +1016,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         case 12: qemuDeviceStateTimes()
         case 13: checkStaticQueries(Int32(bitPattern: input.u32()))
         case 14: nullArguments(slot)
+        case 15 where op >= 0x80 && op < 0xf0: operation020(Int(op >> 4) - 8, argument, &input)
         default:
             // Many short records: grows the entry array (64, 128, ...) and the name arena (4096, ...).
             guard let model = recorderModel(slot), model.entries.count < maxEntriesPerRecorder else { continue }

@@ -10,14 +10,24 @@
  * library's memory accesses are instrumented). Run with TSAN_OPTIONS=halt_on_error=1 so any
  * report fails the program; prints "tsan: N passed, N failed".
  *
+ * A second case (0.2.0 list hooks): a destination's migration thread records loads and
+ * checkpoints into DEVSTATE_QEMU_LIST_INCOMING through devstate_qemu_record_in() and
+ * devstate_qemu_checkpoint() while the main loop asks for devstate_qemu_times() and
+ * devstate_qemu_checkpoints() and frees the lists; both start at a barrier, and the querier
+ * must have seen the open run refused (DEVSTATE_ERR_NO_RUN) and an ended run given whole.
+ *
  * Compiled with -DDEVSTATE_TSAN_CANARY it also makes a deliberate data race of its own, so
  * run.sh can prove that the sanitizer is active (that build must be stopped by TSan).
  */
+#define _POSIX_C_SOURCE 200809L /* pthread_barrier_t and clock_gettime under -std=c11 */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <devstate/devstate.h>
 #include <devstate/qemu-hooks.h>
@@ -158,6 +168,182 @@ static void *churning_thread(void *arg)
     return NULL;
 }
 
+/* --- the INCOMING list: loads and checkpoints recorded while queried ------------------- */
+
+#define INCOMING_RUNS 200
+#define LOADS 50
+#define CP_STARTED "dst-precopy-loadvm-started"
+#define CP_COMPLETED "dst-precopy-loadvm-completed"
+
+static pthread_barrier_t incoming_start;
+/*
+ * Handshake flags, relaxed on purpose: relaxed atomics create no happens-before edge for TSan,
+ * so they cannot hide a race between the two threads' library calls. The recorder waits (at
+ * most HANDSHAKE_SECONDS) until the querier has seen an open run and an ended one, so on a
+ * loaded machine the check below does not depend on how the threads were scheduled.
+ */
+#define HANDSHAKE_SECONDS 20
+static atomic_int incoming_done;
+static atomic_long saw_no_run, saw_ok, saw_empty;
+static long incoming_bad[2], incoming_queries, incoming_records;
+
+/* Reading of a run's load i: spans [start, start + 1 + i % 7], every 10 us from base + 5. */
+static int64_t run_base(int run) { return 1000000 * (int64_t)(run + 1); }
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void wait_relaxed(atomic_long *flag)
+{
+    double until = seconds_now() + HANDSHAKE_SECONDS;
+    while (atomic_load_explicit(flag, memory_order_relaxed) == 0 && seconds_now() < until) {
+        sched_yield();
+    }
+}
+
+static void *incoming_recording_thread(void *arg)
+{
+    long *bad = arg;
+    int run, i;
+
+    pthread_barrier_wait(&incoming_start);
+    for (run = 0; run < INCOMING_RUNS; run++) {
+        int64_t base = run_base(run);
+
+        if (devstate_qemu_begin(DEVSTATE_QEMU_LIST_INCOMING) != DEVSTATE_OK) (*bad)++;
+        if (devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, CP_STARTED, base) != DEVSTATE_OK) (*bad)++;
+        /* A 0 us span, not kept, that starts before everything: it moves the run's origin. */
+        if (devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "dev-skipped", 0, base - 50, base - 50,
+                                    DEVSTATE_ENTRY_VMSD) != DEVSTATE_SKIPPED_ZERO) (*bad)++;
+        for (i = 0; i < LOADS; i++) {
+            int64_t start = base + 10 * i + 5;
+            uint32_t flags = i % 5 == 0 ? DEVSTATE_ENTRY_ITERABLE : i % 5 == 1 ? DEVSTATE_ENTRY_HANDLER
+                                                                               : DEVSTATE_ENTRY_VMSD;
+            if (devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, names[i], (uint32_t)i, start,
+                                        start + 1 + i % 7, flags) != DEVSTATE_OK) (*bad)++;
+            incoming_records++;
+            if (run == 0 && i == LOADS / 2) wait_relaxed(&saw_no_run); /* an open run is queried */
+        }
+        if (devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, CP_COMPLETED, base + 10 * LOADS + 100)
+            != DEVSTATE_OK) (*bad)++;
+        if (devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING) != DEVSTATE_OK) (*bad)++;
+    }
+    wait_relaxed(&saw_ok); /* an ended run is queried */
+    atomic_store_explicit(&incoming_done, 1, memory_order_relaxed);
+    return NULL;
+}
+
+/* An ended run's times: every load in order, none of the checkpoints nor the skipped span. */
+static void check_incoming_times(devstate_qapi_time_list *list, long *bad)
+{
+    devstate_qapi_time_list *node;
+    int i = 0;
+
+    for (node = list; node; node = node->next, i++) {
+        const devstate_qapi_time *t = node->value;
+        int iterable = i % 5 == 0;
+
+        if (i >= LOADS || !t || !t->name || strcmp(t->name, names[i]) != 0 || t->instance_id != (uint32_t)i
+            || t->time_us != (uint64_t)(1 + i % 7) || t->has_flag != iterable || t->flag != iterable) {
+            (*bad)++;
+            return;
+        }
+    }
+    if (i != LOADS) (*bad)++;
+}
+
+/* An ended run's checkpoints: from the origin, the skipped span's start 50 us before the first. */
+static void check_incoming_checkpoints(devstate_qapi_checkpoint_list *list, long *bad)
+{
+    const devstate_qapi_checkpoint *first = list ? list->value : NULL;
+    const devstate_qapi_checkpoint *last = list && list->next ? list->next->value : NULL;
+
+    if (!first || !last || list->next->next || strcmp(first->name, CP_STARTED) != 0 || first->time_us != 50
+        || strcmp(last->name, CP_COMPLETED) != 0 || last->time_us != (uint64_t)(10 * LOADS + 150)) {
+        (*bad)++;
+    }
+}
+
+/* EMPTY only until the querier has seen the first run (open or ended); then never again. */
+static void note_status(int32_t s, long *bad, int *begun)
+{
+    if (s == DEVSTATE_OK) {
+        atomic_fetch_add_explicit(&saw_ok, 1, memory_order_relaxed);
+        *begun = 1;
+    } else if (s == DEVSTATE_ERR_NO_RUN) {
+        atomic_fetch_add_explicit(&saw_no_run, 1, memory_order_relaxed);
+        *begun = 1;
+    } else if (s == DEVSTATE_ERR_EMPTY && !*begun) { /* before the recorder's first begin */
+        atomic_fetch_add_explicit(&saw_empty, 1, memory_order_relaxed);
+    } else {
+        (*bad)++;
+    }
+}
+
+static void *incoming_querying_thread(void *arg)
+{
+    long *bad = arg;
+    int begun = 0;
+
+    pthread_barrier_wait(&incoming_start);
+    while (!atomic_load_explicit(&incoming_done, memory_order_relaxed)) {
+        devstate_qapi_time_list *times = NULL;
+        devstate_qapi_checkpoint_list *marks = NULL;
+        int32_t s = devstate_qemu_times(DEVSTATE_QEMU_LIST_INCOMING, &times);
+
+        note_status(s, bad, &begun);
+        if (s == DEVSTATE_OK) check_incoming_times(times, bad);
+        if (devstate_qapi_time_list_free(times) != DEVSTATE_OK) (*bad)++;
+        s = devstate_qemu_checkpoints(DEVSTATE_QEMU_LIST_INCOMING, &marks);
+        note_status(s, bad, &begun);
+        if (s == DEVSTATE_OK) check_incoming_checkpoints(marks, bad);
+        if (devstate_qapi_checkpoint_list_free(marks) != DEVSTATE_OK) (*bad)++;
+        incoming_queries++;
+    }
+    return NULL;
+}
+
+static void incoming_case(void)
+{
+    pthread_t recorder, querier;
+
+    CHECK_INT(pthread_barrier_init(&incoming_start, NULL, 2), 0);
+    CHECK_INT(pthread_create(&recorder, NULL, incoming_recording_thread, &incoming_bad[0]), 0);
+    CHECK_INT(pthread_create(&querier, NULL, incoming_querying_thread, &incoming_bad[1]), 0);
+    pthread_join(recorder, NULL);
+    pthread_join(querier, NULL);
+    pthread_barrier_destroy(&incoming_start);
+    if (incoming_bad[0] || incoming_bad[1]) {
+        fprintf(stderr, "incoming: %ld unexpected results recording, %ld querying\n", incoming_bad[0],
+                incoming_bad[1]);
+    }
+    CHECK_INT(incoming_bad[0], 0);
+    CHECK_INT(incoming_bad[1], 0);
+    CHECK_INT(incoming_records, INCOMING_RUNS * LOADS);
+    CHECK(atomic_load(&saw_no_run) >= 1); /* the open run was refused at least once */
+    CHECK(atomic_load(&saw_ok) >= 1);     /* and an ended run was handed out */
+    printf("tsan-incoming: %ld query rounds: %ld ok, %ld no-run, %ld empty\n", incoming_queries,
+           atomic_load(&saw_ok), atomic_load(&saw_no_run), atomic_load(&saw_empty));
+    /* After the last end, the last run whole. */
+    {
+        devstate_qapi_time_list *times = NULL;
+        devstate_qapi_checkpoint_list *marks = NULL;
+        long bad = 0;
+
+        CHECK_INT(devstate_qemu_times(DEVSTATE_QEMU_LIST_INCOMING, &times), DEVSTATE_OK);
+        check_incoming_times(times, &bad);
+        CHECK_INT(devstate_qapi_time_list_free(times), DEVSTATE_OK);
+        CHECK_INT(devstate_qemu_checkpoints(DEVSTATE_QEMU_LIST_INCOMING, &marks), DEVSTATE_OK);
+        check_incoming_checkpoints(marks, &bad);
+        CHECK_INT(devstate_qapi_checkpoint_list_free(marks), DEVSTATE_OK);
+        CHECK_INT(bad, 0);
+    }
+}
+
 #ifdef DEVSTATE_TSAN_CANARY
 static long canary;
 
@@ -210,5 +396,6 @@ int main(void)
         CHECK_INT(queries_done[3 + i], RUNS * 2);
     }
     CHECK_INT(devstate_recorder_free(shared_recorder), DEVSTATE_OK);
+    incoming_case();
     return harness_finish("tsan");
 }

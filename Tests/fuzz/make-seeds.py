@@ -55,6 +55,99 @@ seeds["stale-handles"] = (bytes([NEW, 0, BEGIN, 0]) + record(0, raw_name("a"))
                           + bytes([TAKE, 0, FREE, 0, INSPECT, 0, 0, BEGIN, 0, NEW, 1, BEGIN, 1])
                           + record(1, raw_name("b")) + bytes([TAKE, 1 | 8, SFREE, 8, INSPECT, 8, 0, QAPI, 8,
                                                               SFREE, 0, SFREE, 0, JSON, 0, 0]))
+
+# 0.2.0 operations: op % 16 == 15 with op 0x8f...0xef (0x0f-0x7f and 0xff stay BULK).
+CHECKPOINT, LIST_BEGIN_END, RECORD_IN, LIST_CHECKPOINT, LIST_QUERY, LIST_TAKE, ON_SLOT = \
+    0x8f, 0x9f, 0xaf, 0xbf, 0xcf, 0xdf, 0xef
+END_BIT = CHECKPOINTS_BIT = 0x80
+INCOMING = 2
+# Readings (mode & 7): 0 clock += byte, 1 clock - byte, 2 zero, 3 -byte, 4 INT64_MIN + byte % 4,
+# 5 INT64_MAX - byte % 4, 6 raw u64, 7 clock + i32. The clock starts at 1764266400000000 per input.
+TICK, BACK, ZERO, NEGATIVE, MIN, MAX, RAW = 0, 1, 2, 3, 4, 5, 6
+
+
+def reading_operand(kind, value=0):
+    if kind == ZERO:
+        return b""
+    if kind == RAW:
+        return struct.pack(">q", value)
+    return bytes([value & 0xff])
+
+
+def record_flags(slot, name, flags, time_kind=2, time=17):
+    # timeKind bits 2-3: 1 = ITERABLE, 2 = CHECKPOINT, 3 = two values at once (3, 5 or 6)
+    sel = {0: 0, 1: 0, 2: 1, 4: 2, 3: 3, 5: 3, 6: 3}[flags]
+    kind = time_kind | (sel << 2) | (0x80 if flags in (1, 6) else 0) | (0x20 if flags == 5 else 0)
+    operand = {0: b"", 1: b"", 2: bytes([time & 0xff]), 3: struct.pack(">Q", time)}[time_kind]
+    return bytes([RECORD, slot]) + name + bytes([0, 3, kind]) + operand
+
+
+def checkpoint(slot, name, kind, value=0):
+    return bytes([CHECKPOINT, slot, kind]) + name + reading_operand(kind, value)
+
+
+def record_in(selector, name, flags_code, start_kind, start=0, length=None, end_kind=None, end=0):
+    # flags_code: 0 VMSD, 1 HANDLER, 2 ITERABLE, 5 CHECKPOINT (refused), 6 HANDLER|ITERABLE
+    mode = start_kind | (flags_code << 4) | (0x08 if end_kind is not None else 0)
+    data = bytes([RECORD_IN, selector, mode]) + name + bytes([0, 7]) + reading_operand(start_kind, start)
+    if end_kind is None:
+        return data + bytes([(length + 8) & 0xff])   # end = start + length
+    return data + bytes([end_kind]) + reading_operand(end_kind, end)
+
+
+def list_checkpoint(selector, name, kind, value=0):
+    return bytes([LIST_CHECKPOINT, selector, kind]) + name + reading_operand(kind, value)
+
+
+def queries(selector):
+    return bytes([LIST_QUERY, selector, LIST_QUERY, selector | CHECKPOINTS_BIT])
+
+
+# The destination of a migration: loads and dst-* checkpoints in the INCOMING list, queried
+# while open (NO_RUN) and once ended; a skipped 0 us span that starts before everything moves
+# the origin, refused ones (CHECKPOINT flags, empty name, after the end) that start even earlier
+# do not; then the list recorder's snapshot, JSON ("iterable", checkpoint "time") and QAPI.
+seeds["incoming"] = (bytes([LIST_BEGIN_END, INCOMING])
+                     + list_checkpoint(INCOMING, raw_name("dst-precopy-loadvm-started"), TICK, 5)
+                     + record_in(INCOMING, raw_name("ram"), 2, TICK, 10, 200)
+                     + record_in(INCOMING, raw_name("0000:00:01.3/piix4_pm"), 0, TICK, 3, 17)
+                     + record_in(INCOMING, raw_name("slirp"), 1, TICK, 1, 4)
+                     + record_in(INCOMING, raw_name("early"), 0, BACK, 200, 0)
+                     # refused (CHECKPOINT, empty name): their earlier starts must not move the origin
+                     + record_in(INCOMING, raw_name("refused"), 5, BACK, 250, 3)
+                     + record_in(INCOMING, bytes([0]), 0, BACK, 240, 3)
+                     + queries(INCOMING)
+                     + list_checkpoint(INCOMING, raw_name("dst-precopy-bh-vm-started"), TICK, 40)
+                     + bytes([LIST_BEGIN_END, INCOMING | END_BIT])
+                     + record_in(INCOMING, raw_name("late"), 0, BACK, 230, 3) + queries(INCOMING)
+                     + bytes([LIST_TAKE, 4 + INCOMING, INSPECT, 0, 0, JSON, 0, 0, JSON, 0, 3, QAPI, 0]))
+# Every list and unknown selectors (4, UINT32_MAX, 2^31 | 2, raw 7 -> u32): begin, record_in,
+# checkpoint, end, times, checkpoints; list 0 through the 0.1.0 query too.
+lists = b""
+for sel in range(4):
+    lists += (bytes([LIST_BEGIN_END, sel]) + record_in(sel, raw_name("dev%d" % sel), sel % 3, TICK, 2, 9)
+              + list_checkpoint(sel, raw_name("src-downtime-start"), TICK, 1)
+              + record_in(sel, raw_name("iter"), 2, TICK, 1, 30)
+              + bytes([LIST_BEGIN_END, sel | END_BIT]) + queries(sel))
+lists += bytes([QEMU_TIMES, 0])
+for sel in (4, 5, 6):
+    lists += (bytes([LIST_BEGIN_END, sel]) + record_in(sel, raw_name("x"), 0, TICK, 1, 1)
+              + list_checkpoint(sel, raw_name("y"), ZERO) + bytes([LIST_BEGIN_END, sel | END_BIT]) + queries(sel))
+lists += bytes([LIST_BEGIN_END, 7]) + struct.pack(">I", 0x10002) + bytes([NULLS, 4, NULLS, 0, NULLS, 2])
+seeds["lists"] = lists
+# Flags and checkpoints on a private recorder and a list recorder through devstate.h: ITERABLE,
+# CHECKPOINT at 0 (kept), at UINT64_MAX (reading -1), two values at once (refused), and
+# checkpoints at INT64_MIN and INT64_MAX (offset 2^64 - 1 in the JSON).
+seeds["checkpoints"] = (bytes([NEW, 0, BEGIN, 0])
+                        + record_flags(0, raw_name("ram"), 2) + record_flags(0, raw_name("at-zero"), 4, 0)
+                        + record_flags(0, raw_name("at-minus-1"), 4, 1) + record_flags(0, raw_name("h+c"), 5)
+                        + record_flags(0, raw_name("i+c"), 6) + record_flags(0, raw_name("h+i"), 3)
+                        + checkpoint(0, raw_name("min"), MIN, 0) + checkpoint(0, raw_name("max"), MAX, 0)
+                        + checkpoint(0, raw_name("raw"), RAW, -(2**40))
+                        + bytes([END, 0, TAKE, 0, INSPECT, 0, 0, JSON, 0, 0, QAPI, 0, NULLS, 0])
+                        + bytes([ON_SLOT, 7, 0]) + bytes([ON_SLOT, 7, 1]) + record_flags(0, raw_name("load"), 2)[2:]
+                        + checkpoint(7, raw_name("mark"), NEGATIVE, 9) + bytes([ON_SLOT, 7, 2, ON_SLOT, 7, 3])
+                        + queries(3) + bytes([LIST_TAKE, 7 | 8, INSPECT, 8, 0, JSON, 8, 0]))
 os.makedirs(root + "/abi", exist_ok=True)
 for name, data in seeds.items():
     open("%s/abi/%s" % (root, name), "wb").write(data)

@@ -177,8 +177,8 @@ DEVSTATE_API int32_t devstate_run_begin(devstate_recorder *recorder);
 /*
  * Records that device `name` (instance `instance_id`) took `save_time_us`
  * microseconds to save. `name` is kept byte for byte (any bytes but NUL;
- * not required to be UTF-8). `flags` is DEVSTATE_ENTRY_VMSD or
- * DEVSTATE_ENTRY_HANDLER.
+ * not required to be UTF-8). `flags` is one DEVSTATE_ENTRY_* value
+ * (0.1.0: VMSD or HANDLER; since 0.2.0 also ITERABLE or CHECKPOINT).
  * Returns DEVSTATE_OK when kept, DEVSTATE_SKIPPED_ZERO when save_time_us is 0
  * (counted, not kept, as the reference patch does).
  * Errors (nothing recorded, nothing else changed): DEVSTATE_ERR_NULL,
@@ -196,9 +196,11 @@ DEVSTATE_API int32_t devstate_record(devstate_recorder *recorder, const char *na
  * microseconds (QEMU: QEMU_CLOCK_REALTIME), as an entry with
  * DEVSTATE_ENTRY_CHECKPOINT and instance id 0, after the entries already in
  * the run. The JSON writes it as {"name": ..., "time": T}, T being the
- * microseconds since the run's origin: the earliest of its first
- * checkpoint's reading and the start of its first devstate_qemu_record_in()
- * span (0 if the clock went backwards). Same name rules as devstate_record().
+ * microseconds since the run's origin: the smallest reading the run has
+ * seen, over all its checkpoints and the starts of all the spans given to
+ * devstate_qemu_record_in() (0 µs spans included, refused calls not). Same
+ * name rules as devstate_record(). devstate_record() with
+ * DEVSTATE_ENTRY_CHECKPOINT does the same but keeps the instance id given.
  * Errors (nothing recorded): DEVSTATE_ERR_NULL, DEVSTATE_ERR_NAME_EMPTY,
  * DEVSTATE_ERR_NAME_TOO_LONG, DEVSTATE_ERR_NO_RUN, DEVSTATE_ERR_INVALID_HANDLE,
  * DEVSTATE_ERR_NOMEM, DEVSTATE_ERR_FULL (counted as dropped).

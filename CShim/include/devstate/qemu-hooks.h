@@ -83,7 +83,8 @@ DEVSTATE_API int32_t devstate_qemu_run_begin(void);
  * recorded at all is QEMU's decision: the reference records entries that
  * have a vmsd (flags DEVSTATE_ENTRY_VMSD); an opted-in QEMU also records
  * handler-saved entries with DEVSTATE_ENTRY_HANDLER.
- * Returns as devstate_record().
+ * Returns as devstate_record(); DEVSTATE_ENTRY_CHECKPOINT is refused with
+ * DEVSTATE_ERR_FLAGS (a span is a duration, since 0.2.0).
  */
 DEVSTATE_API int32_t devstate_qemu_record(const char *idstr, uint32_t instance_id,
                                           int64_t start_us, int64_t end_us, uint32_t flags);
@@ -193,8 +194,9 @@ DEVSTATE_API int32_t devstate_qemu_begin(uint32_t list);
 /*
  * Records the span [start_us, end_us] of one section in `list`, as
  * devstate_qemu_record() does for NON_ITERABLE_SAVES (end - start <= 0 is
- * counted as skipped_zero). The first span of a run sets the run's origin
- * for checkpoints. flags: one DEVSTATE_ENTRY_* value but CHECKPOINT.
+ * counted as skipped_zero). Each span's start counts towards the run's origin
+ * for checkpoints (devstate_checkpoint()). flags: one DEVSTATE_ENTRY_* value
+ * but CHECKPOINT.
  * Errors: as devstate_qemu_record(), and DEVSTATE_ERR_NO_LIST.
  */
 DEVSTATE_API int32_t devstate_qemu_record_in(uint32_t list, const char *idstr,
