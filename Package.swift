@@ -36,6 +36,7 @@ let package = Package(
         .executableTarget(
             name: "devstate",
             dependencies: [
+                "CShim",
                 "DeviceStateTimes",
                 "DevstateTrace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

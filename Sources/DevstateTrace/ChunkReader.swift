@@ -2,8 +2,9 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
-import Dispatch
 
 /// A line that the reading stage hands to the parsing stage.
 enum LineItem {
@@ -50,13 +51,17 @@ func readChunks<S: ChunkSink>(fd: Int32, path: String, capacity: Int, maxLineLen
         buffer = sink.nextBuffer(current: buffer, from: from, keep: keep)
         filled = keep
     }
+    func hasMarker(_ start: Int, _ count: Int) -> Bool {
+        MarkerFinder.find(in: buffer + start, from: 0, to: count) != nil
+    }
     while true {
-        let got = Glibc.read(fd, buffer + filled, capacity - filled)
-        if got < 0 {
-            if errno == EINTR { continue }
-            let message = String(cString: strerror(errno))
+        let got: Int
+        do throws(SystemError) {
+            let into = buffer + filled, room = capacity - filled
+            got = try systemCall("read") { read(fd, into, room) }
+        } catch {
             sink.finish(current: buffer)
-            throw LogReadError(path: path, message: message)
+            throw LogReadError(path: path, message: error.message)
         }
         counts.bytes &+= UInt64(got)
         filled &+= got
@@ -66,17 +71,13 @@ func readChunks<S: ChunkSink>(fd: Int32, path: String, capacity: Int, maxLineLen
             // Finish the overlong line first.
             if let nl = memchr(buffer, 10, filled) {
                 let at = UnsafeRawPointer(buffer).distance(to: UnsafeRawPointer(nl))
-                if !longLineHadMarker {
-                    longLineHadMarker = LineParser.find(LineParser.marker, in: buffer, count: at) != nil
-                }
+                longLineHadMarker = longLineHadMarker || hasMarker(0, at)
                 counts.lines &+= 1
                 sink.item(.overlong(number: longLineStart, hadMarker: longLineHadMarker), in: buffer)
                 skippingLongLine = false
                 start = at &+ 1
             } else {
-                if !longLineHadMarker {
-                    longLineHadMarker = LineParser.find(LineParser.marker, in: buffer, count: filled) != nil
-                }
+                longLineHadMarker = longLineHadMarker || hasMarker(0, filled)
                 // Keep a marker-sized tail so a marker across the boundary is still seen.
                 let keep = min(filled, tail)
                 next(filled &- keep, keep)
@@ -98,7 +99,7 @@ func readChunks<S: ChunkSink>(fd: Int32, path: String, capacity: Int, maxLineLen
         if rest > maxLineLength {
             // No newline within maxLineLength bytes: an overlong line, skipped.
             longLineStart = counts.lines &+ 1
-            longLineHadMarker = LineParser.find(LineParser.marker, in: buffer + lastNL, count: rest) != nil
+            longLineHadMarker = hasMarker(lastNL, rest)
             skippingLongLine = true
             let keep = min(rest, tail)
             next(filled &- keep, keep)
@@ -156,167 +157,4 @@ func scanLines(_ base: UnsafePointer<UInt8>, from: Int, to: Int, lines: inout In
     }
     n &+= countNewlines(base + counted, to &- counted)
     lines = n
-}
-
-/// Single thread: one buffer, lines parsed as they are found.
-struct DirectSink<C: TraceConsumer>: ChunkSink {
-    static var readsStamps: Bool { true }
-    var parser: Scanner
-    var consumer: C
-    let buffer: UnsafeMutablePointer<UInt8>
-
-    init(parser: Scanner, consumer: C, capacity: Int) {
-        self.parser = parser
-        self.consumer = consumer
-        buffer = .allocate(capacity: capacity)
-    }
-
-    mutating func nextBuffer(current: UnsafeMutablePointer<UInt8>?, from: Int,
-                             keep: Int) -> UnsafeMutablePointer<UInt8> {
-        if keep > 0, from > 0 { memmove(buffer, buffer + from, keep) }
-        return buffer
-    }
-
-    @inline(__always)
-    mutating func item(_ item: LineItem, in chunk: UnsafeMutablePointer<UInt8>) {
-        parser.take(item, in: UnsafePointer(chunk), &consumer)
-    }
-
-    mutating func finish(current: UnsafeMutablePointer<UInt8>?) {}
-}
-
-/// Two threads: a reading thread fills chunks and finds their lines; the calling thread parses
-/// them. A ring of chunk slots bounds the memory; semaphores pass slots back and forth.
-final class ChunkRing: @unchecked Sendable {
-    final class Slot {
-        let buffer: UnsafeMutablePointer<UInt8>
-        var items: [LineItem] = []
-        var last = false
-        init(capacity: Int) {
-            buffer = .allocate(capacity: capacity)
-            items.reserveCapacity(1 << 14)
-        }
-        deinit { buffer.deallocate() }
-    }
-
-    let slots: [Slot]
-    let free: DispatchSemaphore
-    let ready = DispatchSemaphore(value: 0)
-    let done = DispatchSemaphore(value: 0)
-    var result: Result<ReadCounts, LogReadError> = .success(ReadCounts())
-
-    init(count: Int, capacity: Int) {
-        slots = (0..<count).map { _ in Slot(capacity: capacity) }
-        free = DispatchSemaphore(value: count)
-    }
-}
-
-/// The reading thread's sink: fills slots in turn. Items go to a local array that is swapped
-/// into the slot when the chunk is complete (no shared access per line).
-struct RingSink: ChunkSink {
-    static var readsStamps: Bool { false }
-    let ring: ChunkRing
-    var index = -1
-    var items: [LineItem] = []
-
-    init(ring: ChunkRing) {
-        self.ring = ring
-        items.reserveCapacity(1 << 14)
-    }
-
-    private mutating func publish() {
-        let slot = ring.slots[index]
-        swap(&slot.items, &items)
-        items.removeAll(keepingCapacity: true)
-    }
-
-    mutating func nextBuffer(current: UnsafeMutablePointer<UInt8>?, from: Int,
-                             keep: Int) -> UnsafeMutablePointer<UInt8> {
-        ring.free.wait()
-        let nextIndex = (index + 1) % ring.slots.count
-        let slot = ring.slots[nextIndex]
-        slot.last = false
-        if let current, keep > 0 { memcpy(slot.buffer, current + from, keep) }
-        if index >= 0 {
-            publish()
-            ring.ready.signal()  // the previous slot is complete
-        }
-        index = nextIndex
-        return slot.buffer
-    }
-
-    @inline(__always)
-    mutating func item(_ item: LineItem, in chunk: UnsafeMutablePointer<UInt8>) {
-        items.append(item)
-    }
-
-    mutating func finish(current: UnsafeMutablePointer<UInt8>?) {
-        publish()
-        ring.slots[index].last = true
-        ring.ready.signal()
-    }
-}
-
-extension LogReader {
-    /// The two-thread read: same results as the single-thread one.
-    func readThreaded<C: TraceConsumer>(fd: Int32, name: String, path: String,
-                                        consumer: inout C) throws(LogReadError) -> ReadStats {
-        // Three 2 MiB chunks: one being read, one being parsed, one spare.
-        let capacity = max(min(chunkSize, 1 << 21), 2 * maxLineLength)
-        let ring = ChunkRing(count: 3, capacity: capacity)
-        let maxLine = maxLineLength
-        DispatchQueue.global().async {
-            var sink = RingSink(ring: ring)
-            do throws(LogReadError) {
-                let counts = try readChunks(fd: fd, path: path, capacity: capacity,
-                                            maxLineLength: maxLine, sink: &sink)
-                ring.result = .success(counts)
-            } catch {
-                ring.result = .failure(error)
-            }
-            ring.done.signal()
-        }
-        var parser = Scanner(name: name, keep: keepMalformed)
-        var index = 0
-        while true {
-            ring.ready.wait()
-            let slot = ring.slots[index]
-            let chunk = UnsafePointer(slot.buffer)
-            for item in slot.items { parser.take(item, in: chunk, &consumer) }
-            let last = slot.last
-            ring.free.signal()
-            index = (index + 1) % ring.slots.count
-            if last { break }
-        }
-        ring.done.wait()
-        switch ring.result {
-        case .failure(let error): throw error
-        case .success(let counts):
-            parser.stats.bytes = counts.bytes
-            parser.stats.lines = counts.lines
-            parser.stats.endedWithoutNewline = counts.endedWithoutNewline
-            return parser.stats
-        }
-    }
-
-    func readDirect<C: TraceConsumer>(fd: Int32, name: String, path: String,
-                                      consumer: inout C) throws(LogReadError) -> ReadStats {
-        var sink = DirectSink(parser: Scanner(name: name, keep: keepMalformed), consumer: consumer,
-                              capacity: chunkSize)
-        defer { sink.buffer.deallocate() }
-        let counts: ReadCounts
-        do throws(LogReadError) {
-            counts = try readChunks(fd: fd, path: path, capacity: chunkSize,
-                                    maxLineLength: maxLineLength, sink: &sink)
-        } catch {
-            consumer = sink.consumer
-            throw error
-        }
-        consumer = sink.consumer
-        var stats = sink.parser.stats
-        stats.bytes = counts.bytes
-        stats.lines = counts.lines
-        stats.endedWithoutNewline = counts.endedWithoutNewline
-        return stats
-    }
 }

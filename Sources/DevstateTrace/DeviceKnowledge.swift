@@ -23,29 +23,12 @@ public struct DeviceKnowledge: Sendable {
         return true
     }
 
-    /// The device type: the idstr without the device path QEMU puts in front of it, so that
-    /// `0000:00:03.0/e1000e` is `e1000e` and `0000:00:04.0/1/usb-ptr` is `usb-ptr`. Leading
-    /// components that are PCI addresses (`0000:00:1c.0`, also bridged `0000:00:1c.0:00.0`) or
-    /// port numbers (`1`, `1.2`) are removed; `cpu` instances stay `cpu` (the instance id is
-    /// not part of the name).
+    /// The device type: the idstr's last path component, so that `0000:00:03.0/e1000e` is
+    /// `e1000e`, `0000:00:04.0/1/usb-ptr` is `usb-ptr`, `0:0:0/scsi-disk` is `scsi-disk` and
+    /// `spapr/htab` is `htab`; an idstr without a `/` is its own type (both `cpu` instances
+    /// count as `cpu`: the instance id is not part of the name). Empty components (a trailing
+    /// `/`) are skipped.
     public static func deviceType(_ name: String) -> String {
-        var parts = name.split(separator: "/", omittingEmptySubsequences: false)
-        while parts.count > 1, isPathComponent(parts[0]) { parts.removeFirst() }
-        return parts.joined(separator: "/")
-    }
-
-    static func isPathComponent(_ s: Substring) -> Bool {
-        if s.isEmpty { return false }
-        if s.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) { return true }
-        // PCI: DDDD:BB:SS.F, optionally followed by :SS.F per bridge.
-        let pieces = s.split(separator: ":", omittingEmptySubsequences: false)
-        guard pieces.count >= 3 else { return false }
-        func hex(_ t: Substring) -> Bool { !t.isEmpty && t.allSatisfy { $0.isHexDigit } }
-        guard hex(pieces[0]), hex(pieces[1]) else { return false }
-        for slot in pieces.dropFirst(2) {
-            let sf = slot.split(separator: ".", omittingEmptySubsequences: false)
-            guard sf.count == 2, hex(sf[0]), hex(sf[1]) else { return false }
-        }
-        return true
+        name.split(separator: "/").last.map(String.init) ?? name
     }
 }

@@ -11,21 +11,30 @@ public enum Direction: String, Sendable, Equatable {
 }
 
 /// One `vmstate_downtime_save` / `vmstate_downtime_load` trace line.
-public struct DeviceTime: Sendable, Equatable {
+///
+/// The one device-line type of the tool. Only the way the idstr is held (`Name`) changes on the
+/// line's way from the log to the report, so that the hot path neither allocates nor counts
+/// references per line:
+/// - `UnsafeBufferPointer<UInt8>` from the parser to the splitter: the bytes in the reader's
+///   chunk, valid only during that call;
+/// - `Int32` while its run is open in the splitter: the name's id in the run's `NameTable`
+///   (pending lines hold no references);
+/// - `[UInt8]` (`DeviceTime`) once the run is handed out, and in `TraceEvent`.
+public struct DeviceLine<Name> {
     /// The `idstr` exactly as logged (QEMU's idstr is at most 255 bytes, not necessarily UTF-8).
-    public var nameBytes: [UInt8]
+    public var idstr: Name
     public var instanceID: UInt32
     public var section: Section
     /// The logged `downtime=` value: microseconds the save or load took.
     public var timeUS: UInt64
     /// The line's `-msg timestamp=on` time in µs since the epoch (when the save ended), if present.
     public var timestampUS: Int64?
-    /// 1-based line number in its log.
+    /// 1-based line number in its log (0 for a device from `query-migrate`).
     public var line: Int
 
-    public init(nameBytes: [UInt8], instanceID: UInt32, section: Section, timeUS: UInt64,
+    public init(idstr: Name, instanceID: UInt32, section: Section, timeUS: UInt64,
                 timestampUS: Int64? = nil, line: Int = 0) {
-        self.nameBytes = nameBytes
+        self.idstr = idstr
         self.instanceID = instanceID
         self.section = section
         self.timeUS = timeUS
@@ -33,7 +42,23 @@ public struct DeviceTime: Sendable, Equatable {
         self.line = line
     }
 
-    public var name: String { String(decoding: nameBytes, as: UTF8.self) }
+    /// The same line with its idstr held as `idstr` (the only conversion between the forms).
+    @inline(__always)
+    func with<Other>(idstr: Other) -> DeviceLine<Other> {
+        DeviceLine<Other>(idstr: idstr, instanceID: instanceID, section: section, timeUS: timeUS,
+                          timestampUS: timestampUS, line: line)
+    }
+}
+
+extension DeviceLine: Sendable where Name: Sendable {}
+extension DeviceLine: Equatable where Name: Equatable {}
+
+/// A device line that owns its idstr: what runs, events and reports hold.
+public typealias DeviceTime = DeviceLine<[UInt8]>
+
+extension DeviceLine where Name == [UInt8] {
+    /// The idstr as text (invalid UTF-8 replaced).
+    public var name: String { String(decoding: idstr, as: UTF8.self) }
 }
 
 /// One `vmstate_downtime_checkpoint` trace line.

@@ -29,43 +29,22 @@ public enum LineParser {
         case unrelated
     }
 
-    /// Parses a whole line (without its newline). `line` is its 1-based number.
-    public static func parse(_ text: String, line: Int = 0) -> Result {
+    /// Parses a whole line (without its newline). `line` is its 1-based number. The reader
+    /// does not come through here (it parses in place, `parse(line:count:…)`): tests do.
+    @_spi(Testing) public static func parse(_ text: String, line: Int = 0) -> Result {
         var copy = text
         return copy.withUTF8 { parse($0, line: line) }
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, line: Int = 0) -> Result {
-        guard let base = bytes.baseAddress, bytes.count >= marker.count else { return .unrelated }
-        guard let at = find(marker, in: base, count: bytes.count) else { return .unrelated }
-        return result(parseRaw(line: base, count: bytes.count, markerAt: at, lineNumber: line),
-                      line: base, lineNumber: line)
-    }
-
-    /// The public form of a raw result (allocates the name).
-    static func result(_ raw: Raw, line p: UnsafePointer<UInt8>, lineNumber: Int) -> Result {
-        switch raw {
-        case .device(let direction, let d):
-            return .event(.device(direction, DeviceTime(
-                nameBytes: Array(UnsafeBufferPointer(start: p + d.nameStart, count: d.nameCount)),
-                instanceID: d.instanceID, section: d.section, timeUS: d.timeUS,
-                timestampUS: d.hasTimestamp ? d.timestampUS : nil, line: lineNumber)))
+    @_spi(Testing) public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, line: Int = 0) -> Result {
+        guard let base = bytes.baseAddress,
+              let at = MarkerFinder.find(in: base, from: 0, to: bytes.count) else { return .unrelated }
+        switch parse(line: base, count: bytes.count, markerAt: at, lineNumber: line) {
+        case .device(let direction, let d): return .event(.device(direction, d.with(idstr: Array(d.idstr))))
         case .checkpoint(let c): return .event(.checkpoint(c))
         case .malformed(let reason): return .malformed(reason)
         case .unrelated: return .unrelated
         }
-    }
-
-    /// A device line's fields, without allocating: the name is `nameCount` bytes at `nameStart`
-    /// in the line.
-    struct RawDevice {
-        var nameStart: Int
-        var nameCount: Int
-        var instanceID: UInt32
-        var section: Section
-        var timeUS: UInt64
-        var timestampUS: Int64
-        var hasTimestamp: Bool
     }
 
     /// What the caller already knows of the text before the marker.
@@ -78,8 +57,9 @@ public enum LineParser {
         case stamp(Int64)
     }
 
-    enum Raw {
-        case device(Direction, RawDevice)
+    /// A parsed line; a device's idstr points into the line (no allocation).
+    enum Parsed {
+        case device(Direction, DeviceLine<UnsafeBufferPointer<UInt8>>)
         case checkpoint(Checkpoint)
         case malformed(String)
         case unrelated
@@ -87,34 +67,33 @@ public enum LineParser {
 
     /// `markerAt` is the offset of the first `vmstate_downtime_` in the line.
     @inline(__always)
-    static func parseRaw(line p: UnsafePointer<UInt8>, count n: Int, markerAt m: Int,
-                         lineNumber: Int, prefix: Prefix = .unread) -> Raw {
+    static func parse(line p: UnsafePointer<UInt8>, count n: Int, markerAt m: Int,
+                      lineNumber: Int, prefix: Prefix = .unread) -> Parsed {
         var end = n
         while end > m, p[end &- 1] == UInt8(ascii: "\r") || p[end &- 1] == UInt8(ascii: " ") {
             end &-= 1
         }
         // Prefix: empty, a -msg timestamp=on stamp, or anything ending in a non-word byte.
-        var timestamp: Int64 = 0
-        var hasTimestamp = false
-        if case .stamp(let known) = prefix {
-            timestamp = known
-            hasTimestamp = true
-        } else if m > 0 {
-            if let stamp = parseStamp(p, count: m) {
-                timestamp = stamp
-                hasTimestamp = true
-            } else if isWordByte(p[m &- 1]) {
-                return .malformed("garbled text before the event name")
+        var timestamp: Int64? = nil
+        switch prefix {
+        case .stamp(let known): timestamp = known
+        case .none: break
+        case .unread:
+            if m > 0 {
+                timestamp = parseStamp(p, count: m)
+                if timestamp == nil, isWordByte(p[m &- 1]) {
+                    return .malformed("garbled text before the event name")
+                }
             }
         }
         var i = m &+ 17  // marker.count
         if hasPrefix(p, i, end, "save ") {
             return parseDevice(p, from: i &+ 5, end: end, direction: .save, timestamp: timestamp,
-                               hasTimestamp: hasTimestamp)
+                               lineNumber: lineNumber)
         }
         if hasPrefix(p, i, end, "load ") {
             return parseDevice(p, from: i &+ 5, end: end, direction: .load, timestamp: timestamp,
-                               hasTimestamp: hasTimestamp)
+                               lineNumber: lineNumber)
         }
         if hasPrefix(p, i, end, "checkpoint ") {
             i &+= 11
@@ -125,8 +104,7 @@ public enum LineParser {
             }
             let name = String(decoding: UnsafeBufferPointer(start: p + i, count: end &- i),
                               as: UTF8.self)
-            return .checkpoint(Checkpoint(name: name, timestampUS: hasTimestamp ? timestamp : nil,
-                                          line: lineNumber))
+            return .checkpoint(Checkpoint(name: name, timestampUS: timestamp, line: lineNumber))
         }
         let known = hasPrefix(p, i, end, "save") || hasPrefix(p, i, end, "load")
             || hasPrefix(p, i, end, "checkpoint")
@@ -136,8 +114,8 @@ public enum LineParser {
 
     @inline(__always)
     private static func parseDevice(_ p: UnsafePointer<UInt8>, from start: Int, end: Int,
-                                    direction: Direction, timestamp: Int64,
-                                    hasTimestamp: Bool) -> Raw {
+                                    direction: Direction, timestamp: Int64?,
+                                    lineNumber: Int) -> Parsed {
         var i = start
         guard hasPrefix(p, i, end, "type=") else { return .malformed("missing type=") }
         i &+= 5
@@ -156,29 +134,25 @@ public enum LineParser {
         let nameStart = i
         // Read from the end: " instance_id=N downtime=N" closes the line, so the idstr runs up
         // to the last " instance_id=" (an idstr could in principle hold spaces).
-        var j = end
-        while j > nameStart, isDigit(p[j &- 1]) { j &-= 1 }
-        let timeDigits = end &- j
+        let timeStart = digitsStart(p, before: end, floor: nameStart)
+        let timeDigits = end &- timeStart
         guard timeDigits > 0 else {
             return .malformed(hasSuffixBefore(p, end, nameStart, " downtime=") || hasSuffixBefore(p, end, nameStart, " downtime=-")
                 ? "downtime is not a number" : "missing downtime= (truncated?)")
         }
         guard timeDigits <= 18 else { return .malformed("downtime is not a number") }
-        if j > nameStart, p[j &- 1] == UInt8(ascii: "-") { return .malformed("negative downtime") }
-        guard hasSuffixBefore(p, j, nameStart, " downtime=") else {
+        if timeStart > nameStart, p[timeStart &- 1] == UInt8(ascii: "-") { return .malformed("negative downtime") }
+        guard hasSuffixBefore(p, timeStart, nameStart, " downtime=") else {
             return .malformed("missing downtime= (truncated?)")
         }
-        var downtime: Int64 = 0
-        for k in j..<end { downtime = downtime &* 10 &+ Int64(p[k] &- 48) }
-        let instanceEnd = j &- 10
-        var q = instanceEnd
-        while q > nameStart, isDigit(p[q &- 1]) { q &-= 1 }
+        let downtime = decimal(p, timeStart, end)
+        let instanceEnd = timeStart &- 10
+        var q = digitsStart(p, before: instanceEnd, floor: nameStart)
         let instanceDigits = instanceEnd &- q
         guard instanceDigits > 0, instanceDigits <= 10 else {
             return .malformed("instance_id is not a number")
         }
-        var instance: Int64 = 0
-        for k in q..<instanceEnd { instance = instance &* 10 &+ Int64(p[k] &- 48) }
+        var instance = decimal(p, q, instanceEnd)
         if q > nameStart, p[q &- 1] == UInt8(ascii: "-") {
             instance = -instance
             q &-= 1
@@ -195,45 +169,23 @@ public enum LineParser {
         if memchr(p + nameStart, 0, keyAt &- nameStart) != nil {
             return .malformed("idstr holds a NUL byte")
         }
-        return .device(direction, RawDevice(
-            nameStart: nameStart, nameCount: keyAt &- nameStart,
+        return .device(direction, DeviceLine(
+            idstr: UnsafeBufferPointer(start: p + nameStart, count: keyAt &- nameStart),
             instanceID: UInt32(truncatingIfNeeded: instance), section: section,
-            timeUS: UInt64(downtime), timestampUS: timestamp, hasTimestamp: hasTimestamp))
+            timeUS: UInt64(downtime), timestampUS: timestamp, line: lineNumber))
     }
 
-    /// `parseStamp` on a string (tests).
-    public static func parseStampForTest(_ text: String) -> Int64? {
+    /// `TID@SECONDS.MICROS:` exactly, as `-msg timestamp=on` writes it; µs since the epoch.
+    @_spi(Testing) public static func parseStamp(_ text: String) -> Int64? {
         var copy = text
         return copy.withUTF8 { b in b.baseAddress.flatMap { parseStamp($0, count: b.count) } }
     }
 
     /// `TID@SECONDS.MICROS:` exactly, as `-msg timestamp=on` writes it; µs since the epoch.
+    @inline(__always)
     static func parseStamp(_ p: UnsafePointer<UInt8>, count: Int) -> Int64? {
-        guard count >= 5, p[count &- 1] == UInt8(ascii: ":") else { return nil }
-        // Fast path for QEMU's own shape: 6 fraction digits, read from the end.
-        if count >= 11, p[count &- 8] == UInt8(ascii: ".") {
-            var micros: Int64 = 0
-            var ok = true
-            for k in (count &- 7)..<(count &- 1) {
-                let b = p[k]
-                ok = ok && isDigit(b)
-                micros = micros &* 10 &+ Int64(b &- 48)
-            }
-            var j = count &- 8
-            var seconds: Int64 = 0
-            var scale: Int64 = 1
-            while ok, j > 0, isDigit(p[j &- 1]), scale <= 100_000_000_000 {
-                seconds = seconds &+ Int64(p[j &- 1] &- 48) &* scale
-                scale &*= 10
-                j &-= 1
-            }
-            if ok, scale > 1, j > 1, p[j &- 1] == UInt8(ascii: "@") {
-                var t = j &- 1
-                while t > 0, isDigit(p[t &- 1]) { t &-= 1 }
-                if t == 0, j &- 1 > 0 { return seconds &* 1_000_000 &+ micros }
-            }
-        }
-        guard let (stamp, end) = readStamp(p, from: 0, limit: count), end == count &- 1 else {
+        guard count >= 5, p[count &- 1] == UInt8(ascii: ":"),
+              let (stamp, end) = readStamp(p, from: 0, limit: count), end == count &- 1 else {
             return nil
         }
         return stamp
@@ -244,36 +196,55 @@ public enum LineParser {
     /// fraction (the caller checks the `:` there). Shared with `MarkerFinder.atLineStart`.
     @inline(__always)
     static func readStamp(_ p: UnsafePointer<UInt8>, from start: Int, limit: Int) -> (Int64, Int)? {
-        var i = start
-        while i < limit, isDigit(p[i]) { i &+= 1 }
-        guard i > start, i < limit, p[i] == UInt8(ascii: "@") else { return nil }
-        i &+= 1
-        let secondsStart = i
-        var seconds: Int64 = 0
-        while i < limit, isDigit(p[i]) {
-            seconds = seconds &* 10 &+ Int64(p[i] &- 48)
-            i &+= 1
-        }
-        let secondsDigits = i &- secondsStart
-        guard secondsDigits > 0, secondsDigits <= 12, i < limit, p[i] == UInt8(ascii: ".") else {
-            return nil
-        }
-        i &+= 1
-        let microsStart = i
-        var micros: Int64 = 0
-        while i < limit, isDigit(p[i]) {
-            micros = micros &* 10 &+ Int64(p[i] &- 48)
-            i &+= 1
-        }
-        var digits = i &- microsStart
+        let tidEnd = digitsEnd(p, from: start, limit: limit)
+        guard tidEnd > start, tidEnd < limit, p[tidEnd] == UInt8(ascii: "@") else { return nil }
+        let secondsStart = tidEnd &+ 1
+        let secondsEnd = digitsEnd(p, from: secondsStart, limit: limit)
+        let secondsDigits = secondsEnd &- secondsStart
+        guard secondsDigits > 0, secondsDigits <= 12, secondsEnd < limit,
+              p[secondsEnd] == UInt8(ascii: ".") else { return nil }
+        let microsStart = secondsEnd &+ 1
+        let microsEnd = digitsEnd(p, from: microsStart, limit: limit)
+        var digits = microsEnd &- microsStart
         guard digits > 0, digits <= 9 else { return nil }
+        var micros = decimal(p, microsStart, microsEnd)
         // QEMU prints %06zu; scale anything else to microseconds.
         while digits < 6 { micros &*= 10; digits &+= 1 }
         while digits > 6 { micros /= 10; digits &-= 1 }
-        return (seconds &* 1_000_000 &+ micros, i)
+        return (decimal(p, secondsStart, secondsEnd) &* 1_000_000 &+ micros, microsEnd)
     }
 
+    // MARK: Bytes
+
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+
+    /// The end of the run of digits that starts at `i` (at most `limit`).
+    @inline(__always)
+    static func digitsEnd(_ p: UnsafePointer<UInt8>, from i: Int, limit: Int) -> Int {
+        var j = i
+        while j < limit, isDigit(p[j]) { j &+= 1 }
+        return j
+    }
+
+    /// The start of the run of digits that ends at `end` (at least `floor`).
+    @inline(__always)
+    static func digitsStart(_ p: UnsafePointer<UInt8>, before end: Int, floor: Int) -> Int {
+        var j = end
+        while j > floor, isDigit(p[j &- 1]) { j &-= 1 }
+        return j
+    }
+
+    /// The decimal value of the digits `p[from..<to]`; callers bound their count (≤ 18).
+    @inline(__always)
+    static func decimal(_ p: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Int64 {
+        var value: Int64 = 0
+        var k = from
+        while k < to {
+            value = value &* 10 &+ Int64(p[k] &- 48)
+            k &+= 1
+        }
+        return value
+    }
 
     @inline(__always) static func isWordByte(_ b: UInt8) -> Bool {
         isDigit(b) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == UInt8(ascii: "_")
@@ -315,22 +286,5 @@ public enum LineParser {
             k &+= 1
         }
         return true
-    }
-
-    @inline(__always)
-    private static func matches(_ p: UnsafePointer<UInt8>, _ i: Int, _ bytes: [UInt8]) -> Bool {
-        for k in 0..<bytes.count where p[i + k] != bytes[k] { return false }
-        return true
-    }
-
-    static func find(_ needle: [UInt8], in p: UnsafePointer<UInt8>, count: Int) -> Int? {
-        guard count >= needle.count else { return nil }
-        var i = 0
-        let first = needle[0]
-        while i <= count - needle.count {
-            if p[i] == first, matches(p, i, needle) { return i }
-            i += 1
-        }
-        return nil
     }
 }

@@ -51,6 +51,15 @@ public final class ReportPipeline {
         return inputs
     }
 
+    /// One part on its own, as a run.
+    private func emit(_ part: SideLog, sink: ReportSink) {
+        if part.side == .source {
+            emit(source: part, destination: nil, sink: sink)
+        } else {
+            emit(source: nil, destination: part, sink: sink)
+        }
+    }
+
     private func emit(source: SideLog?, destination: SideLog?, sink: ReportSink) {
         runCount += 1
         if let onlyRun, onlyRun != runCount { return }
@@ -80,15 +89,12 @@ public final class ReportPipeline {
             summary.stats = try reader.read(path: d.path, name: d.name, into: splitter)
             splitter.finish()
             destinationSummary = summary
-            for part in others { emit(source: part, destination: nil, sink: sink) }
+            for part in others { emit(part, sink: sink) }
         }
         let pairWith = loads.popLast()
-        if group.source != nil {
-            for load in loads { emit(source: nil, destination: load, sink: sink) }
-        }
+        for load in loads { emit(load, sink: sink) }
         guard let s = group.source else {
-            for load in loads { emit(source: nil, destination: load, sink: sink) }
-            if let pairWith { emit(source: nil, destination: pairWith, sink: sink) }
+            if let pairWith { emit(pairWith, sink: sink) }
             if let destinationSummary { inputs.append(destinationSummary) }
             return
         }
@@ -96,13 +102,7 @@ public final class ReportPipeline {
         var held: SideLog?
         let splitter = RunSplitter(file: s.name) { [self] part in
             if part.side == .source { summary.sources += 1 } else { summary.destinations += 1 }
-            if let previous = held {
-                if previous.side == .source {
-                    emit(source: previous, destination: nil, sink: sink)
-                } else {
-                    emit(source: nil, destination: previous, sink: sink)
-                }
-            }
+            if let previous = held { emit(previous, sink: sink) }
             held = part
         }
         if let onlyRun {
@@ -112,15 +112,11 @@ public final class ReportPipeline {
         }
         summary.stats = try reader.read(path: s.path, name: s.name, into: splitter)
         splitter.finish()
-        if let last = held {
-            if last.side == .source {
-                emit(source: last, destination: pairWith, sink: sink)
-            } else {
-                emit(source: nil, destination: last, sink: sink)
-                if let pairWith { emit(source: nil, destination: pairWith, sink: sink) }
-            }
-        } else if let pairWith {
-            emit(source: nil, destination: pairWith, sink: sink)
+        if let last = held, last.side == .source {
+            emit(source: last, destination: pairWith, sink: sink)
+        } else {
+            if let last = held { emit(last, sink: sink) }
+            if let pairWith { emit(pairWith, sink: sink) }
         }
         inputs.append(summary)
         if let destinationSummary { inputs.append(destinationSummary) }

@@ -1,6 +1,10 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+private let streamSocket = Int32(SOCK_STREAM.rawValue)
+#elseif canImport(Musl)
+import Musl
+private let streamSocket = SOCK_STREAM
 #endif
 
 public struct QMPError: Error, CustomStringConvertible, Sendable {
@@ -12,11 +16,13 @@ public struct QMPError: Error, CustomStringConvertible, Sendable {
 /// Asynchronous events that arrive in between are skipped.
 public final class QMPClient {
     private let fd: Int32
+    /// Bytes received and not yet taken as messages.
     private var buffer: [UInt8] = []
+    private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
     public private(set) var greeting: [String: Any] = [:]
 
     public init(socketPath: String, timeoutSeconds: Int = 10) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_UNIX, streamSocket, 0)
         guard fd >= 0 else { throw QMPError("socket: \(String(cString: strerror(errno)))") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -25,38 +31,43 @@ public final class QMPClient {
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        // On failure below the descriptor is closed by deinit (self is initialized by now).
         guard pathBytes.count < capacity else {
-            close(fd)
             throw QMPError("\(socketPath): socket path too long")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, b) in pathBytes.enumerated() { raw[i] = b }
             raw[pathBytes.count] = 0
         }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        do throws(SystemError) {
+            let socket = fd
+            var retried = false
+            _ = try systemCall("connect") { () -> Int32 in
+                let r = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
+                }
+                // An interrupted connect may have completed meanwhile: then the retry says so.
+                if r < 0, retried, errno == EISCONN { return 0 }
+                retried = true
+                return r
             }
-        }
-        guard connected == 0 else {
-            let message = String(cString: strerror(errno))
-            close(fd)
-            throw QMPError("cannot connect to \(socketPath): \(message)")
-        }
-        do {
-            let hello = try readMessage()
-            guard let qmp = hello["QMP"] as? [String: Any] else {
-                throw QMPError("\(socketPath) did not greet with QMP (is it a QMP socket?)")
-            }
-            greeting = qmp
-            _ = try execute("qmp_capabilities")
         } catch {
-            close(fd)
-            throw error
+            throw QMPError("cannot connect to \(socketPath): \(error.message)")
         }
+        let hello = try readMessage()
+        guard let qmp = hello["QMP"] as? [String: Any] else {
+            throw QMPError("\(socketPath) did not greet with QMP (is it a QMP socket?)")
+        }
+        greeting = qmp
+        _ = try execute("qmp_capabilities")
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        chunk.deallocate()
+    }
 
     /// The QEMU version from the greeting, e.g. "10.0.2".
     public var qemuVersion: String? {
@@ -81,15 +92,17 @@ public final class QMPClient {
         if let arguments { message["arguments"] = arguments }
         var data = try JSONSerialization.data(withJSONObject: message)
         data.append(10)
+        let socket = fd
         try data.withUnsafeBytes { raw in
             var sent = 0
             while sent < raw.count {
-                let n = send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw QMPError("send: \(String(cString: strerror(errno)))")
+                do throws(SystemError) {
+                    sent += try systemCall("send") {
+                        send(socket, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+                    }
+                } catch {
+                    throw QMPError(error.description)
                 }
-                sent += n
             }
         }
         while true {
@@ -106,6 +119,7 @@ public final class QMPClient {
     }
 
     private func readMessage() throws -> [String: Any] {
+        let socket = fd, chunk = chunk
         while true {
             if let nl = buffer.firstIndex(of: 10) {
                 let line = Data(buffer[..<nl])
@@ -116,12 +130,12 @@ public final class QMPClient {
                 }
                 return object
             }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { throw QMPError("QMP timed out") }
-                throw QMPError("recv: \(String(cString: strerror(errno)))")
+            let n: Int
+            do throws(SystemError) {
+                n = try systemCall("recv") { recv(socket, chunk.baseAddress, chunk.count, 0) }
+            } catch {
+                let timedOut = error.code == EAGAIN || error.code == EWOULDBLOCK
+                throw QMPError(timedOut ? "QMP timed out" : error.description)
             }
             if n == 0 { throw QMPError("QMP connection closed") }
             buffer.append(contentsOf: chunk[..<n])

@@ -385,19 +385,19 @@ public enum QueryMigrateReport {
         var missing: [String] = []
         if role == .source {
             for e in reply.iterableStateTimes ?? [] {
-                log.devices.append(DeviceTime(nameBytes: Array(e.name.utf8), instanceID: e.instanceID,
+                log.devices.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
                                               section: .iterable, timeUS: e.timeUS, line: 0))
                 handler.append(false)
             }
             for e in reply.deviceStateTimes ?? [] {
-                log.devices.append(DeviceTime(nameBytes: Array(e.name.utf8), instanceID: e.instanceID,
+                log.devices.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
                                               section: .nonIterable, timeUS: e.timeUS, line: 0))
                 handler.append(e.handler)
             }
             if reply.iterableStateTimes == nil { missing.append(SeriesMember.iterableStateTimes) }
         } else {
             for e in reply.deviceLoadTimes ?? [] {
-                log.devices.append(DeviceTime(nameBytes: Array(e.name.utf8), instanceID: e.instanceID,
+                log.devices.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
                                               section: e.iterable ? .iterable : .nonIterable,
                                               timeUS: e.timeUS, line: 0))
             }

@@ -21,82 +21,167 @@ public struct InputSummary: Sendable, Equatable {
 public enum ReportJSON {
     public static let schema = "devstate-report/1"
 
-    public static func run(_ run: RunReport) -> JSONValue {
-        var members: [(String, JSONValue)] = [("run", .int(Int64(run.index)))]
-        if let s = run.source { members.append(("source", side(s))) }
-        if let d = run.destination { members.append(("destination", side(d))) }
-        return .object(members)
+    /// One element of `runs`.
+    static func write(_ run: RunReport, to json: inout JSONStream) {
+        json.beginObject()
+        json.key("run")
+        json.int(run.index)
+        if let s = run.source {
+            json.key("source")
+            write(s, to: &json)
+        }
+        if let d = run.destination {
+            json.key("destination")
+            write(d, to: &json)
+        }
+        json.endObject()
     }
 
-    static func share(_ value: Double?) -> JSONValue {
-        value.map { .fixed($0, 4) } ?? .null
-    }
-
-    static func optional(_ value: Int64?) -> JSONValue {
-        value.map { .int($0) } ?? .null
-    }
-
-    public static func side(_ s: SideReport) -> JSONValue {
+    static func write(_ s: SideReport, to json: inout JSONStream) {
         // Line numbers exist only for a side read from a log.
-        func line(_ n: Int) -> JSONValue { s.hasLines ? .int(Int64(n)) : .null }
-        let devices: [JSONValue] = s.devices.map { row in
-            .object([
-                ("name", .string(row.name)),
-                ("instance-id", .uint(UInt64(row.device.instanceID))),
-                ("type", .string(row.type)),
-                ("section", .string(row.device.section.rawValue)),
-                ("time-us", .uint(row.device.timeUS)),
-                ("share", share(row.share)),
-                ("vmsd", .bool(row.hasVMSD)),
-                ("in-device-state-times", .bool(row.inDeviceStateTimes)),
-                ("line", line(row.device.line)),
-            ])
+        func line(_ n: Int, _ json: inout JSONStream) {
+            if s.hasLines { json.int(n) } else { json.null() }
         }
-        let noVMSD: [JSONValue] = s.devices.filter { !$0.hasVMSD }.map { row in
-            .object([
-                ("name", .string(row.name)),
-                ("instance-id", .uint(UInt64(row.device.instanceID))),
-                ("section", .string(row.device.section.rawValue)),
-                ("time-us", .uint(row.device.timeUS)),
-            ])
+        func share(_ value: Double?, _ json: inout JSONStream) {
+            if let value { json.fixed(value, 4) } else { json.null() }
         }
-        let types: [JSONValue] = s.types.map {
-            .object([("type", .string($0.type)), ("count", .int(Int64($0.count))),
-                     ("time-us", .uint($0.timeUS)), ("share", share($0.share))])
+        json.beginObject()
+        json.key("log")
+        json.string(s.log.file)
+        json.key("from")
+        json.string(s.hasLines ? "trace-log" : "query-migrate")
+        json.key("index-in-log")
+        json.int(s.log.index)
+        json.key("lines")
+        if s.hasLines {
+            json.beginArray()
+            json.int(s.log.firstLine)
+            json.int(s.log.lastLine)
+            json.endArray()
+        } else {
+            json.null()
         }
-        let phases: [JSONValue] = s.phases.map {
-            .object([("phase", .string($0.label)), ("from", .string($0.from)),
-                     ("to", .string($0.to)), ("duration-us", optional($0.durationUS))])
-        }
-        let checkpoints: [JSONValue] = s.checkpoints.map {
-            .object([("name", .string($0.name)), ("known", .bool($0.known)),
-                     ("offset-us", optional($0.offsetUS)),
-                     ("timestamp-us", optional($0.timestampUS)),
-                     ("line", line($0.line))])
-        }
+        json.key("device-state-times")
+        json.raw(s.deviceStateTimesJSON)
         let r = s.recorder
-        return .object([
-            ("log", .string(s.log.file)),
-            ("from", .string(s.hasLines ? "trace-log" : "query-migrate")),
-            ("index-in-log", .int(Int64(s.log.index))),
-            ("lines", s.hasLines ? .array([.int(Int64(s.log.firstLine)), .int(Int64(s.log.lastLine))]) : .null),
-            ("device-state-times", .raw(s.deviceStateTimesJSON)),
-            ("recorder", .object([
-                ("run", .uint(r.run)), ("kept", .int(Int64(r.kept))),
-                ("skipped-zero", r.skippedZero.map { .uint($0) } ?? .null), ("dropped", .uint(r.dropped)),
-                ("complete", .bool(r.complete)), ("errors", .array(r.errors.map { .string($0) })),
-            ])),
-            ("downtime-us", optional(s.totalUS)),
-            ("phases", .array(phases)),
-            ("checkpoints", .array(checkpoints)),
-            ("devices", .array(devices)),
-            ("no-vmsd", .array(noVMSD)),
-            ("by-type", .array(types)),
-            ("share-basis", .object(Section.allCases.map {
-                ($0.rawValue, .string((s.shareBasis[$0] ?? .sum).rawValue))
-            })),
-            ("notes", .array(s.notes.map { .string($0) })),
-        ])
+        json.key("recorder")
+        json.beginObject()
+        json.key("run")
+        json.uint(r.run)
+        json.key("kept")
+        json.int(r.kept)
+        json.key("skipped-zero")
+        if let skipped = r.skippedZero { json.uint(skipped) } else { json.null() }
+        json.key("dropped")
+        json.uint(r.dropped)
+        json.key("complete")
+        json.bool(r.complete)
+        json.key("errors")
+        json.beginArray()
+        for e in r.errors { json.string(e) }
+        json.endArray()
+        json.endObject()
+        json.key("downtime-us")
+        json.optional(s.totalUS)
+        json.key("phases")
+        json.beginArray()
+        for p in s.phases {
+            json.beginObject()
+            json.key("phase")
+            json.string(p.label)
+            json.key("from")
+            json.string(p.from)
+            json.key("to")
+            json.string(p.to)
+            json.key("duration-us")
+            json.optional(p.durationUS)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("checkpoints")
+        json.beginArray()
+        for c in s.checkpoints {
+            json.beginObject()
+            json.key("name")
+            json.string(c.name)
+            json.key("known")
+            json.bool(c.known)
+            json.key("offset-us")
+            json.optional(c.offsetUS)
+            json.key("timestamp-us")
+            json.optional(c.timestampUS)
+            json.key("line")
+            line(c.line, &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("devices")
+        json.beginArray()
+        for row in s.devices {
+            json.beginObject()
+            json.key("name")
+            json.string(idstr: row.device.idstr)
+            json.key("instance-id")
+            json.uint(UInt64(row.device.instanceID))
+            json.key("type")
+            json.string(row.type)
+            json.key("section")
+            json.quotedLiteral(row.device.section == .iterable ? "\"iterable\"" : "\"non-iterable\"")
+            json.key("time-us")
+            json.uint(row.device.timeUS)
+            json.key("share")
+            share(row.share, &json)
+            json.key("vmsd")
+            json.bool(row.hasVMSD)
+            json.key("in-device-state-times")
+            json.bool(row.inDeviceStateTimes)
+            json.key("line")
+            line(row.device.line, &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("no-vmsd")
+        json.beginArray()
+        for row in s.devices where !row.hasVMSD {
+            json.beginObject()
+            json.key("name")
+            json.string(idstr: row.device.idstr)
+            json.key("instance-id")
+            json.uint(UInt64(row.device.instanceID))
+            json.key("section")
+            json.quotedLiteral(row.device.section == .iterable ? "\"iterable\"" : "\"non-iterable\"")
+            json.key("time-us")
+            json.uint(row.device.timeUS)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("by-type")
+        json.beginArray()
+        for t in s.types {
+            json.beginObject()
+            json.key("type")
+            json.string(t.type)
+            json.key("count")
+            json.int(t.count)
+            json.key("time-us")
+            json.uint(t.timeUS)
+            json.key("share")
+            share(t.share, &json)
+            json.endObject()
+        }
+        json.endArray()
+        json.key("share-basis")
+        json.beginObject()
+        json.key("iterable")
+        json.string((s.shareBasis[.iterable] ?? .sum).rawValue)
+        json.key("non-iterable")
+        json.string((s.shareBasis[.nonIterable] ?? .sum).rawValue)
+        json.endObject()
+        json.key("notes")
+        json.beginArray()
+        for n in s.notes { json.string(n) }
+        json.endArray()
+        json.endObject()
     }
 
     public static func input(_ i: InputSummary) -> JSONValue {

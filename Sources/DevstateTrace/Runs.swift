@@ -41,24 +41,6 @@ public struct SideLog: Sendable, Equatable {
     }
 }
 
-/// A device line as the splitter holds it until its run is handed out (no references).
-struct PendingDevice {
-    var nameID: Int32
-    var instanceID: UInt32
-    var section: Section
-    var hasTimestamp: Bool
-    var timeUS: UInt64
-    var timestampUS: Int64
-    var line: Int
-}
-
-/// One open side: its metadata, its device lines, and the names they use.
-struct OpenPart {
-    var log: SideLog
-    var pending: [PendingDevice] = []
-    var sawVMStarted = false
-}
-
 /// Splits a stream of events into source runs and destination loads, handing each out as soon
 /// as it is complete, so a long log needs memory for one run at a time.
 ///
@@ -84,11 +66,68 @@ public final class RunSplitter {
         set { core.keep = newValue }
     }
 
-    /// Takes one event (the slow path used by tests and the closure API).
-    public func handle(_ event: TraceEvent) { core.handle(event) }
+    /// Takes one event: the event path, which tests compare with the reader's fast path
+    /// (`LogReader.read(path:name:into:)`).
+    @_spi(Testing) public func handle(_ event: TraceEvent) { core.handle(event) }
 
     /// Hands out what is still open, in log order.
     public func finish() { core.finish() }
+}
+
+/// One side's state in the splitter: the part being filled, and the names its lines use.
+struct SplitSide {
+    /// The open part (when `isOpen`); its devices are in `pending` until it is handed out. Not
+    /// an optional: the hot path mutates it in place.
+    var log: SideLog
+    var isOpen = false
+    var pending: [DeviceLine<Int32>] = []
+    /// Destination: a `*-vm-started` checkpoint was seen, so the next load begins a new part.
+    var sawVMStarted = false
+    var names = NameTable()
+    /// Parts opened so far (the next one's `index`).
+    var opened = 0
+
+    init(_ side: Side, file: String) {
+        log = SideLog(side: side, file: file, index: 0, startedAtCheckpoint: false)
+    }
+
+    /// Opens a new part unless one is open.
+    @inline(__always)
+    mutating func open(atCheckpoint: Bool) {
+        guard !isOpen else { return }
+        opened += 1
+        log = SideLog(side: log.side, file: log.file, index: opened, startedAtCheckpoint: atCheckpoint)
+        isOpen = true
+    }
+
+    @inline(__always)
+    mutating func add(_ d: DeviceLine<UnsafeBufferPointer<UInt8>>, limit: Int) {
+        let id = names.id(d.idstr)
+        log.deviceCount &+= 1
+        if log.firstLine == 0 { log.firstLine = d.line }
+        if d.line > log.lastLine { log.lastLine = d.line }
+        if pending.count < limit {
+            pending.append(d.with(idstr: id))
+        } else {
+            log.droppedDevices &+= 1
+        }
+    }
+
+    /// The open part with its devices (without when `keep` is false), and the side closed.
+    mutating func close(keep: Bool) -> SideLog {
+        var part = log
+        if keep {
+            part.devices.reserveCapacity(pending.count)
+            for p in pending { part.devices.append(p.with(idstr: names.bytes(p.idstr))) }
+        }
+        log.checkpoints = []
+        isOpen = false
+        pending.removeAll(keepingCapacity: true)
+        sawVMStarted = false
+        // Bounded memory: a log with ever new names starts its table afresh between runs.
+        if names.count > 16_384 { names.removeAll() }
+        return part
+    }
 }
 
 /// The splitter's state, a value so that the reader's hot loop mutates it without dynamic
@@ -97,12 +136,8 @@ struct SplitCore: TraceConsumer {
     let file: String
     var maxDevicesPerSide: Int
     var keep: ((Int) -> Bool)?
-    private var source: OpenPart?
-    private var destination: OpenPart?
-    private var sourceNames = NameTable()
-    private var destinationNames = NameTable()
-    private var sourceCount = 0
-    private var destinationCount = 0
+    private var source: SplitSide
+    private var destination: SplitSide
     private var handedOut = 0
     private var lastSide = Side.source
     private let emit: (SideLog) -> Void
@@ -111,36 +146,35 @@ struct SplitCore: TraceConsumer {
         self.file = file
         self.maxDevicesPerSide = maxDevicesPerSide
         self.emit = emit
+        source = SplitSide(.source, file: file)
+        destination = SplitSide(.destination, file: file)
     }
 
+    @inline(__always)
+    private mutating func with<R>(_ side: Side, _ body: (inout SplitSide) -> R) -> R {
+        switch side {
+        case .source: body(&source)
+        case .destination: body(&destination)
+        }
+    }
+
+    /// The event path (tests): the same as the reader's calls, idstr borrowed from the event.
     mutating func handle(_ event: TraceEvent) {
         switch event {
         case .device(let direction, let d):
-            d.nameBytes.withUnsafeBufferPointer { name in
-                device(direction, name: name, LineParser.RawDevice(
-                    nameStart: 0, nameCount: name.count, instanceID: d.instanceID, section: d.section,
-                    timeUS: d.timeUS, timestampUS: d.timestampUS ?? 0,
-                    hasTimestamp: d.timestampUS != nil), line: d.line)
-            }
+            d.idstr.withUnsafeBufferPointer { device(direction, d.with(idstr: $0)) }
         case .checkpoint(let c):
             checkpoint(c)
         }
     }
 
-    mutating func device(_ direction: Direction, name: UnsafeBufferPointer<UInt8>,
-                _ d: LineParser.RawDevice, line: Int) {
-        if direction == .save {
-            if source == nil { openSource(atCheckpoint: false) }
-            let id = sourceNames.id(name)
-            Self.add(id, d, line, limit: maxDevicesPerSide, to: &source!)
-            lastSide = .source
-        } else {
-            if destination?.sawVMStarted == true { flushDestination() }
-            if destination == nil { openDestination() }
-            let id = destinationNames.id(name)
-            Self.add(id, d, line, limit: maxDevicesPerSide, to: &destination!)
-            lastSide = .destination
-        }
+    mutating func device(_ direction: Direction, _ d: DeviceLine<UnsafeBufferPointer<UInt8>>) {
+        let side: Side = direction == .save ? .source : .destination
+        if side == .destination, destination.sawVMStarted { flush(.destination) }
+        open(side, atCheckpoint: side == .destination)
+        let limit = maxDevicesPerSide
+        with(side) { $0.add(d, limit: limit) }
+        lastSide = side
     }
 
     mutating func checkpoint(_ checkpoint: Checkpoint) {
@@ -152,95 +186,34 @@ struct SplitCore: TraceConsumer {
         } else {
             side = lastSide
         }
-        if side == .source {
-            if checkpoint.name == "src-downtime-start" {
-                flushSource()
-                openSource(atCheckpoint: true)
-            } else if source == nil {
-                openSource(atCheckpoint: false)
-            }
-            source!.log.checkpoints.append(checkpoint)
-            source!.log.touch(checkpoint.line)
-        } else {
-            if destination == nil { openDestination() }
-            destination!.log.checkpoints.append(checkpoint)
-            destination!.log.touch(checkpoint.line)
-            if checkpoint.name.hasSuffix("-vm-started") { destination!.sawVMStarted = true }
+        if checkpoint.name == "src-downtime-start" { flush(.source) }
+        open(side, atCheckpoint: side == .destination || checkpoint.name == "src-downtime-start")
+        with(side) {
+            $0.log.checkpoints.append(checkpoint)
+            $0.log.touch(checkpoint.line)
+            if side == .destination, checkpoint.name.hasSuffix("-vm-started") { $0.sawVMStarted = true }
         }
         lastSide = side
     }
 
     mutating func finish() {
-        let sourceFirst = (source?.log.firstLine ?? Int.max) <= (destination?.log.firstLine ?? Int.max)
-        if sourceFirst {
-            flushSource()
-            flushDestination()
-        } else {
-            flushDestination()
-            flushSource()
-        }
+        let sourceFirst = (source.isOpen ? source.log.firstLine : Int.max)
+            <= (destination.isOpen ? destination.log.firstLine : Int.max)
+        for side in sourceFirst ? [Side.source, .destination] : [.destination, .source] { flush(side) }
     }
 
+    /// Opens a part on `side` unless one is open. A source part that did not begin at
+    /// `src-downtime-start` is flagged; a destination part always counts as begun.
     @inline(__always)
-    private static func add(_ id: Int32, _ d: LineParser.RawDevice, _ line: Int, limit maxDevicesPerSide: Int,
-                            to part: inout OpenPart) {
-        part.log.deviceCount &+= 1
-        if part.log.firstLine == 0 { part.log.firstLine = line }
-        if line > part.log.lastLine { part.log.lastLine = line }
-        if part.pending.count < maxDevicesPerSide {
-            part.pending.append(PendingDevice(nameID: id, instanceID: d.instanceID, section: d.section,
-                                              hasTimestamp: d.hasTimestamp, timeUS: d.timeUS,
-                                              timestampUS: d.timestampUS, line: line))
-        } else {
-            part.log.droppedDevices &+= 1
-        }
+    private mutating func open(_ side: Side, atCheckpoint: Bool) {
+        with(side) { $0.open(atCheckpoint: atCheckpoint) }
     }
 
-    private mutating func openSource(atCheckpoint: Bool) {
-        sourceCount += 1
-        source = OpenPart(log: SideLog(side: .source, file: file, index: sourceCount,
-                                       startedAtCheckpoint: atCheckpoint))
-        source!.pending.reserveCapacity(64)
-    }
-
-    private mutating func openDestination() {
-        destinationCount += 1
-        destination = OpenPart(log: SideLog(side: .destination, file: file, index: destinationCount,
-                                            startedAtCheckpoint: true))
-    }
-
-    private static func materialize(_ part: OpenPart, kept: Bool,
-                                    names: inout NameTable) -> SideLog {
-        var log = part.log
-        if kept {
-            log.devices.reserveCapacity(part.pending.count)
-            for p in part.pending {
-                log.devices.append(DeviceTime(nameBytes: names.bytes(p.nameID), instanceID: p.instanceID,
-                                              section: p.section, timeUS: p.timeUS,
-                                              timestampUS: p.hasTimestamp ? p.timestampUS : nil,
-                                              line: p.line))
-            }
-        }
-        // Bounded memory: a log with ever new names starts its table afresh between runs.
-        if names.count > 16_384 { names.removeAll() }
-        return log
-    }
-
-    private mutating func flushSource() {
-        if let part = source {
-            source = nil
-            handedOut += 1
-            let kept = keep?(handedOut) ?? true
-            emit(Self.materialize(part, kept: kept, names: &sourceNames))
-        }
-    }
-
-    private mutating func flushDestination() {
-        if let part = destination {
-            destination = nil
-            handedOut += 1
-            let kept = keep?(handedOut) ?? true
-            emit(Self.materialize(part, kept: kept, names: &destinationNames))
-        }
+    /// Hands out the open part of `side`, if any.
+    private mutating func flush(_ side: Side) {
+        guard with(side, { $0.isOpen }) else { return }
+        handedOut += 1
+        let kept = keep?(handedOut) ?? true
+        emit(with(side) { $0.close(keep: kept) })
     }
 }

@@ -9,18 +9,22 @@ public final class SummarySink: ReportSink {
         var maxUS: UInt64 = 0
     }
 
-    let out: (String) -> Void
+    let out: TextOut
     let format: OutputFormat
-    let width: Int
+    let text: TextLayout
     let top: Int
     private var count = 0
     private var downtimes: [Int64] = []
     private var slot: [DeviceKey: Int] = [:]
     private var aggregates: [Aggregate] = []
+    /// The previous source run's non-iterable devices and their aggregate, by position: runs
+    /// repeat their devices in order with the same idstr arrays, so most are found without
+    /// hashing.
+    private var lastSlots: [(idstr: [UInt8], instanceID: UInt32, slot: Int)] = []
 
-    public init(format: OutputFormat, width: Int = 100, top: Int = 15, out: @escaping (String) -> Void) {
+    public init(format: OutputFormat, width: Int = 100, top: Int = 15, out: TextOut) {
         self.format = format
-        self.width = max(40, width)
+        self.text = TextLayout(width: width)
         self.top = max(1, top)
         self.out = out
     }
@@ -30,7 +34,8 @@ public final class SummarySink: ReportSink {
         case .json: out("{\"schema\":\"devstate-summary/1\",\"runs\":[")
         case .csv: out("run,side,log,index_in_log,first_line,last_line,downtime_us,devices,device_state_times,top_device,top_instance_id,top_time_us\n")
         case .table:
-            out(fit("  run  side         lines          downtime  devices  d-s-t  longest device") + "\n")
+            out(text.fit(text.row(["run", "side", "lines", "downtime", "devices", "d-s-t", "longest device"],
+                                  widths: Self.widths, align: Self.align, indent: 0)))
         }
     }
 
@@ -40,19 +45,34 @@ public final class SummarySink: ReportSink {
             let longest = side.longest
             if side.side == .source {
                 if let d = side.totalUS { downtimes.append(d) }
+                // Local copies: no exclusivity check per access of the class's properties.
+                var aggregates = self.aggregates
+                self.aggregates = []
+                let lastSlots = self.lastSlots
+                var slots: [(idstr: [UInt8], instanceID: UInt32, slot: Int)] = []
+                slots.reserveCapacity(lastSlots.count)
                 for row in side.devices where row.device.section == .nonIterable {
-                    let key = row.key
-                    var k = slot[key] ?? -1
-                    if k < 0 {
-                        if aggregates.count >= 16_384 { continue }
-                        k = aggregates.count
-                        slot[key] = k
-                        aggregates.append(Aggregate(name: row.name, instanceID: row.device.instanceID))
+                    let d = row.device
+                    var k: Int
+                    if slots.count < lastSlots.count, lastSlots[slots.count].instanceID == d.instanceID,
+                       lastSlots[slots.count].idstr == d.idstr {
+                        k = lastSlots[slots.count].slot
+                    } else {
+                        k = slot[row.key] ?? -1
+                        if k < 0 {
+                            if aggregates.count >= 16_384 { continue }
+                            k = aggregates.count
+                            slot[row.key] = k
+                            aggregates.append(Aggregate(name: row.name, instanceID: d.instanceID))
+                        }
                     }
+                    slots.append((d.idstr, d.instanceID, k))
                     aggregates[k].runs += 1
-                    aggregates[k].totalUS &+= row.device.timeUS
-                    aggregates[k].maxUS = max(aggregates[k].maxUS, row.device.timeUS)
+                    aggregates[k].totalUS &+= d.timeUS
+                    aggregates[k].maxUS = max(aggregates[k].maxUS, d.timeUS)
                 }
+                self.lastSlots = slots
+                self.aggregates = aggregates
             }
             switch format {
             case .json:
@@ -77,16 +97,16 @@ public final class SummarySink: ReportSink {
                 text += longest.map { "\(CSVSink.field($0.name)),\($0.device.instanceID),\($0.device.timeUS)" } ?? ",,"
                 text += "\n"
             case .table:
-                var line = pad(String(run.index), 5, right: true) + "  " + pad(side.side.rawValue, 11) + "  "
-                line += pad("\(side.log.firstLine)–\(side.log.lastLine)", 13) + "  "
-                line += pad(side.totalUS.map(formatMicros) ?? "?", 10, right: true) + "  "
-                line += pad(String(side.devices.count), 7, right: true) + "  "
-                line += pad(String(side.recorder.kept), 5, right: true) + "  "
+                var longestText = ""
                 if let longest {
-                    line += "\(longest.name)#\(longest.device.instanceID) \(longest.device.timeUS) µs"
-                    if let share = longest.share { line += " (" + percent(share) + ")" }
+                    longestText = "\(longest.name)#\(longest.device.instanceID) \(longest.device.timeUS) µs"
+                    if let share = longest.share { longestText += " (" + percent(share) + ")" }
                 }
-                text += fit(line) + "\n"
+                text += self.text.fit(self.text.row(
+                    [String(run.index), side.side.rawValue, "\(side.log.firstLine)–\(side.log.lastLine)",
+                     side.totalUS.map(formatMicros) ?? "?", String(side.devices.count),
+                     String(side.recorder.kept), longestText],
+                    widths: Self.widths, align: Self.align, indent: 0))
             }
             count += 1
         }
@@ -114,33 +134,18 @@ public final class SummarySink: ReportSink {
             var t = "\n"
             let sorted = downtimes.sorted()
             if !sorted.isEmpty {
-                t += fit("Source downtime over \(sorted.count) runs: min \(formatMicros(sorted.first!)), median \(formatMicros(sorted[sorted.count / 2])), max \(formatMicros(sorted.last!))") + "\n"
+                t += text.fit("Source downtime over \(sorted.count) runs: min \(formatMicros(sorted.first!)), median \(formatMicros(sorted[sorted.count / 2])), max \(formatMicros(sorted.last!))")
             }
-            t += fit("Non-iterable saves across runs (longest mean first):") + "\n"
-            t += fit("  " + pad("device", 32) + "  " + pad("runs", 6, right: true) + "  " + pad("mean µs", 9, right: true) + "  " + pad("max µs", 9, right: true)) + "\n"
-            for a in ranked.prefix(top) {
-                t += fit("  " + pad(clip("\(a.name)#\(a.instanceID)", 32), 32) + "  " + pad(String(a.runs), 6, right: true) + "  "
-                         + pad(String(a.totalUS / UInt64(max(a.runs, 1))), 9, right: true) + "  "
-                         + pad(String(a.maxUS), 9, right: true)) + "\n"
-            }
-            for i in inputs {
-                t += fit("\(i.path): \(i.stats.lines) lines, \(i.stats.events) trace events, \(i.stats.malformedLines) malformed (skipped)") + "\n"
-                for m in i.stats.malformed {
-                    t += fit("    line \(m.line): \(m.reason): \(m.text)") + "\n"
-                }
-            }
+            t += text.fit("Non-iterable saves across runs (longest mean first):")
+            t += text.table(header: ["device", "runs", "mean µs", "max µs"], rows: ranked.prefix(top).map {
+                ["\($0.name)#\($0.instanceID)", String($0.runs), String($0.totalUS / UInt64(max($0.runs, 1))), String($0.maxUS)]
+            }, align: [.left, .right, .right, .right], flexible: 0, indent: 2)
+            t += "\n" + TableSink.inputsText(inputs, text)
             out(t)
         }
     }
 
-    private func pad(_ s: String, _ n: Int, right: Bool = false) -> String {
-        let fill = String(repeating: " ", count: max(0, n - s.count))
-        return right ? fill + s : s + fill
-    }
-
-    private func fit(_ s: String) -> String {
-        var s = s.count > width ? String(s.prefix(width - 1)) + "…" : s
-        while s.hasSuffix(" ") { s.removeLast() }
-        return s
-    }
+    /// The per-run lines' columns: fixed, as the lines are written as the runs come.
+    static let widths = [5, 11, 13, 10, 7, 5, 0]
+    static let align: [TextLayout.Align] = [.right, .left, .left, .right, .right, .right, .left]
 }

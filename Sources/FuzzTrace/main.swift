@@ -12,6 +12,8 @@ import DevstateTrace
 import FuzzDriver
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 func fail(_ message: String) -> Never {
@@ -115,13 +117,13 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
                               destination: ReportInput(path: destinationFile.path, name: "dst", role: .destination))]
     }
     var output = ""
-    let collect: (String) -> Void = { output += $0 }
+    let collect = TextOut.strings { output += $0 }
     let format = (config >> 2) % 4
     let sink: ReportSink = switch format {
     case 0: JSONSink(pretty: false, out: collect)
     case 1: JSONSink(pretty: true, out: collect)
     case 2: CSVSink(out: collect)
-    default: TableSink(width: 60 + Int(config >> 4) * 8, top: config & 0x40 != 0 ? 3 : nil, out: collect)
+    default: TableSink(width: 60 + Int(config >> 4) * 8, detail: config & 0x40 != 0 ? .concise(top: 3) : .full, out: collect)
     }
     let reader = LogReader(keepMalformed: 3, chunkSize: 4096, maxLineLength: maxLine)
     let pipeline = ReportPipeline(reader: reader, onlyRun: config & 0x80 != 0 ? 1 : nil)

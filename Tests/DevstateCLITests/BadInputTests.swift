@@ -1,4 +1,4 @@
-import DevstateTrace
+@_spi(Testing) import DevstateTrace
 import Foundation
 import Testing
 
@@ -36,7 +36,7 @@ import Testing
         #expect(!unknown.known)
         #expect(source.notes.contains { $0.contains("src-new-thing") })
         var table = ""
-        let t = TableSink(width: 100) { table += $0 }
+        let t = TableSink(width: 100, out: .strings { table += $0 })
         t.run(sink.runs[0])
         #expect(table.contains("src-new-thing"))
     }
@@ -54,9 +54,9 @@ import Testing
     @Test func savesBeforeAnyStartFormAFlaggedRun() {
         var parts: [SideLog] = []
         let splitter = RunSplitter(file: "x") { parts.append($0) }
-        splitter.handle(.device(.save, DeviceTime(nameBytes: Array("cpu".utf8), instanceID: 0, section: .nonIterable, timeUS: 5, line: 1)))
+        splitter.handle(.device(.save, DeviceTime(idstr: Array("cpu".utf8), instanceID: 0, section: .nonIterable, timeUS: 5, line: 1)))
         splitter.handle(.checkpoint(Checkpoint(name: "src-downtime-start", line: 2)))
-        splitter.handle(.device(.save, DeviceTime(nameBytes: Array("cpu".utf8), instanceID: 0, section: .nonIterable, timeUS: 6, line: 3)))
+        splitter.handle(.device(.save, DeviceTime(idstr: Array("cpu".utf8), instanceID: 0, section: .nonIterable, timeUS: 6, line: 3)))
         splitter.finish()
         #expect(parts.count == 2)
         #expect(parts[0].startedAtCheckpoint == false && parts[1].startedAtCheckpoint == true)

@@ -1,4 +1,3 @@
-import DevstateTrace
 import Foundation
 import Testing
 
@@ -25,6 +24,11 @@ func devstate(_ arguments: [String], environment: [String: String] = [:]) throws
 /// `text` with every run of white space (help text wraps) made one space.
 func flat(_ text: String) -> String {
     text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+}
+
+func findGnuplot() -> String? {
+    (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        .map { "\($0)/gnuplot" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 
 func devstateBinary() -> String? {
@@ -56,12 +60,12 @@ func devstateBinary() -> String? {
         let r = try devstate(["report", "--help"])
         #expect(r.status == 0)
         for option in ["--source", "--destination", "--fixture", "--format", "--pretty", "--plot ",
-                       "--plot-top", "--plot-runs", "--top", "--run", "--width", "--no-vmsd",
+                       "--plot-top", "--plot-runs", "--top", "--all", "--run", "--width", "--no-vmsd",
                        "--show-malformed", "--summary", "--qmp", "Exit status", "6 = PARTIAL"] {
             #expect(flat(r.out).contains(option), "report --help lacks \(option)")
         }
         let q = try devstate(["query", "--help"])
-        for option in ["--format", "--timeout", "--pretty", "--width", "--top", "--destination", "<socket>",
+        for option in ["--format", "--timeout", "--pretty", "--width", "--top", "--all", "--destination", "<socket>",
                        "Exit status", "0 = complete", "6 = PARTIAL", "5 = a side has no completed migration",
                        "2 = the QEMU does not have", "1 = error"] {
             #expect(flat(q.out).contains(option), "query --help lacks \(option)")
@@ -95,23 +99,106 @@ func devstateBinary() -> String? {
         #expect((doc["runs"] as! [Any]).count == 1)
     }
 
-    @Test func plotWritesAPNG() throws {
+    /// Runs only where gnuplot is installed; elsewhere it is reported as skipped.
+    @Test(.enabled(if: findGnuplot() != nil, "gnuplot is not installed"))
+    func plotWritesAPNG() throws {
         let png = NSTemporaryDirectory() + "devstate-\(UUID().uuidString).png"
         defer { try? FileManager.default.removeItem(atPath: png) }
         let r = try devstate(["report", "--fixture", "q35", "--plot", png])
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/gnuplot") {
-            #expect(r.status == 0, "\(r.err)")
-            let data = try Data(contentsOf: URL(fileURLWithPath: png))
-            #expect(data.prefix(4) == Data([0x89, 0x50, 0x4e, 0x47]))
-        } else {
-            #expect(r.status == 4)
-            #expect(r.err.contains("gnuplot, which is not installed"))
-        }
-        // Without gnuplot on PATH the tool says so and still prints the report.
+        #expect(r.status == 0, "\(r.err)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: png))
+        #expect(data.prefix(4) == Data([0x89, 0x50, 0x4e, 0x47]))
+    }
+
+    /// Without gnuplot on PATH the tool says so, still prints the report, and exits 4.
+    @Test func plotWithoutGnuplotIsExitFour() throws {
+        let png = NSTemporaryDirectory() + "devstate-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: png) }
         let none = try devstate(["report", "--fixture", "q35", "--plot", png], environment: ["PATH": "/nonexistent"])
         #expect(none.status == 4)
         #expect(none.err.contains("gnuplot, which is not installed"))
         #expect(none.out.contains("Run 1"))
+        #expect(!FileManager.default.fileExists(atPath: png))
+    }
+
+    /// The default table: per run the phases, the 10 longest devices and how many more there
+    /// are, and by type only the types with several devices. --all gives every row.
+    @Test func defaultTableIsConciseAndAllIsComplete() throws {
+        let short = try devstate(["report"])
+        let all = try devstate(["report", "--all"])
+        #expect(short.status == 0 && all.status == 0, "\(short.err) \(all.err)")
+        let runs = short.out.components(separatedBy: "── Run ").dropFirst()
+        let fullRuns = all.out.components(separatedBy: "── Run ").dropFirst()
+        #expect(runs.count == 3 && fullRuns.count == 3)
+        // Independent counts from the logs: pc runs 1 and 2 (split at the iterable ram save),
+        // q35 run 1 with its destination.
+        let pc = try Fixtures.deviceLines("pc-source.log")
+        let start2 = try #require(pc.indices.filter { pc[$0].type == "iterable" }.last)
+        let pcDestination = try Fixtures.deviceLines("pc-destination.log")
+        let q35 = try Fixtures.deviceLines("q35-source.log")
+        let q35Destination = try Fixtures.deviceLines("q35-destination.log")
+        func key(_ l: Fixtures.Line) -> String { "\(l.idstr)#\(l.instance)/\(l.type)" }
+        func rows(_ source: ArraySlice<Fixtures.Line>, _ destination: [Fixtures.Line]) -> Int {
+            source.count + Set(destination.map(key)).subtracting(source.map(key)).count
+        }
+        let expected = [rows(pc[..<start2], []), rows(pc[start2...], pcDestination), rows(q35[...], q35Destination)]
+        for (i, (run, full)) in zip(runs, fullRuns).enumerated() {
+            let deviceRows = run.split(separator: "\n").filter { $0.range(of: #"^ +\d+  "#, options: .regularExpression) != nil }
+            #expect(deviceRows.count == 10, "run \(i + 1)")
+            #expect(run.contains("  \(expected[i] - 10) more devices (--all)"), "run \(i + 1)")
+            #expect(run.contains("Source phases"))
+            #expect(!full.contains("more devices"))
+            // Every device of the log is a row of --all (numbered rows, plus unnumbered
+            // destination-only ones).
+            let table = full.components(separatedBy: "Devices by")[1].components(separatedBy: "  d-s-t:")[0]
+            #expect(table.split(separator: "\n").count - 2 == expected[i], "run \(i + 1)")
+            // By type: the short table lists only types of several devices, --all every type.
+            let types = typeRows(run)
+            #expect(!types.isEmpty && types.allSatisfy { $0.count > 1 }, "\(types)")
+            #expect(typeRows(full).contains { $0.count == 1 })
+            #expect(Set(types.map(\.type)).isSubset(of: Set(typeRows(full).map(\.type))))
+        }
+        #expect(short.out.split(separator: "\n").count < 150)
+        // The same choice from --top, and --all with --top is bad usage.
+        let top3 = try devstate(["report", "--fixture", "q35", "--top", "3"])
+        #expect(top3.out.contains("more devices (--all)"))
+        #expect(try devstate(["report", "--all", "--top", "3"]).status == 64)
+    }
+
+    /// The type rows of a run's by-type table (type, count on the busier side).
+    func typeRows(_ run: String) -> [(type: String, count: Int)] {
+        guard let table = run.components(separatedBy: "By device type").dropFirst().first else { return [] }
+        return table.split(separator: "\n").dropFirst(2).prefix { $0.hasPrefix("  ") }.map { line in
+            let cells = line.split(separator: " ")
+            return (String(cells[0]), Int(cells[1]) ?? 0)
+        }
+    }
+
+    @Test func versionIsTheLibrarys() throws {
+        let r = try devstate(["--version"])
+        #expect(r.status == 0)
+        // The header is the library's source of truth for its version.
+        let header = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CShim/include/devstate/devstate.h").path, encoding: .utf8)
+        func part(_ name: String) -> String? {
+            header.split(separator: "\n").first { $0.hasPrefix("#define DEVSTATE_VERSION_\(name) ") }
+                .map { String($0.split(separator: " ")[2]) }
+        }
+        let version = [part("MAJOR"), part("MINOR"), part("PATCH")].compactMap { $0 }.joined(separator: ".")
+        #expect(version.split(separator: ".").count == 3)
+        #expect(r.out == version + "\n")
+    }
+
+    @Test func fixtureAndFormatAreChoices() throws {
+        let bad = try devstate(["report", "--fixture", "nope"])
+        #expect(bad.status == 64)
+        #expect(flat(bad.err).contains("pc-notimestamp"))
+        let format = try devstate(["query", "--format", "xml", "/nonexistent.sock"])
+        #expect(format.status == 64)
+        let notimestamp = try devstate(["report", "--fixture", "pc-notimestamp"])
+        #expect(notimestamp.status == 0)
+        #expect(notimestamp.out.contains("fixtures/qemu-10.0/pc-notimestamp-source.log run 1"))
     }
 
     /// A QEMU that does not answer query-qmp-schema: the series is judged from the members.

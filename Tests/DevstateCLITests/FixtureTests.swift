@@ -1,5 +1,4 @@
-import DeviceStateTimes
-import DevstateTrace
+@_spi(Testing) import DevstateTrace
 import Foundation
 import Testing
 
@@ -149,12 +148,12 @@ import Testing
     }
 
     @Test func timestampShapes() {
-        #expect(LineParser.parseStampForTest("5402@1795769724.034203:") == 1_795_769_724_034_203)
-        #expect(LineParser.parseStampForTest("1@2.5:") == 2_500_000)          // short fraction
-        #expect(LineParser.parseStampForTest("77@10.123:") == 10_123_000)
-        #expect(LineParser.parseStampForTest("@1.000001:") == nil)            // no thread id
-        #expect(LineParser.parseStampForTest("x5@1.000001:") == nil)
-        #expect(LineParser.parseStampForTest("5@.000001:") == nil)
-        #expect(LineParser.parseStampForTest("5@1.00000a:") == nil)
+        #expect(LineParser.parseStamp("5402@1795769724.034203:") == 1_795_769_724_034_203)
+        #expect(LineParser.parseStamp("1@2.5:") == 2_500_000)          // short fraction
+        #expect(LineParser.parseStamp("77@10.123:") == 10_123_000)
+        #expect(LineParser.parseStamp("@1.000001:") == nil)            // no thread id
+        #expect(LineParser.parseStamp("x5@1.000001:") == nil)
+        #expect(LineParser.parseStamp("5@.000001:") == nil)
+        #expect(LineParser.parseStamp("5@1.00000a:") == nil)
     }
 }

@@ -1,11 +1,11 @@
-import DevstateTrace
+@_spi(Testing) import DevstateTrace
 import Testing
 
 @Suite struct LineParserTests {
     @Test func saveWithTimestamp() {
         let r = LineParser.parse("5402@1795769724.034203:vmstate_downtime_save type=non-iterable idstr=0000:00:03.0/e1000e instance_id=0 downtime=11287", line: 7)
         #expect(r == .event(.device(.save, DeviceTime(
-            nameBytes: Array("0000:00:03.0/e1000e".utf8), instanceID: 0, section: .nonIterable,
+            idstr: Array("0000:00:03.0/e1000e".utf8), instanceID: 0, section: .nonIterable,
             timeUS: 11287, timestampUS: 1_795_769_724_034_203, line: 7))))
     }
 
@@ -69,13 +69,17 @@ import Testing
         #expect(LineParser.parse("") == .unrelated)
     }
 
+    /// The type is the idstr's last path component.
     @Test func deviceTypes() {
         #expect(DeviceKnowledge.deviceType("0000:00:03.0/e1000e") == "e1000e")
         #expect(DeviceKnowledge.deviceType("0000:00:04.0/1/usb-ptr") == "usb-ptr")
         #expect(DeviceKnowledge.deviceType("0000:00:1c.0:00.0/virtio-net") == "virtio-net")
+        #expect(DeviceKnowledge.deviceType("0:0:0/scsi-disk") == "scsi-disk")
         #expect(DeviceKnowledge.deviceType("cpu") == "cpu")
-        #expect(DeviceKnowledge.deviceType("spapr/htab") == "spapr/htab")
+        #expect(DeviceKnowledge.deviceType("spapr/htab") == "htab")
         #expect(DeviceKnowledge.deviceType("0000:00:05.0/vfio") == "vfio")
+        #expect(DeviceKnowledge.deviceType("odd/") == "odd")
+        #expect(DeviceKnowledge.deviceType("/") == "/")
         let k = DeviceKnowledge()
         #expect(!k.hasVMSD("ram") && !k.hasVMSD("slirp") && !k.hasVMSD("0000:00:05.0/vfio")
                 && !k.hasVMSD("spapr/htab") && !k.hasVMSD("todclock") && k.hasVMSD("cpu"))

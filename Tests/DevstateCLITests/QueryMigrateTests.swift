@@ -205,10 +205,10 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         _ = try ReportPipeline().run(groups: [ReportGroup(
             source: ReportInput(path: Fixtures.path("q35-source.log"), role: .source),
             destination: ReportInput(path: Fixtures.path("q35-destination.log"), role: .destination))],
-            sink: JSONSink(pretty: false) { traceText += $0 })
+            sink: JSONSink(pretty: false, out: .strings { traceText += $0 }))
         QueryMigrateReport.render([try QMPFixtures.input("q35-source.json", .source),
                                    try QMPFixtures.input("q35-destination.json", .destination)],
-                                  sink: JSONSink(pretty: true) { qmpText += $0 })
+                                  sink: JSONSink(pretty: true, out: .strings { qmpText += $0 }))
         let traceDoc = try #require(try JSONSerialization.jsonObject(with: Data(traceText.utf8)) as? [String: Any])
         let qmpDoc = try #require(try JSONSerialization.jsonObject(with: Data(qmpText.utf8)) as? [String: Any])
         #expect(qmpDoc["schema"] as? String == "devstate-report/1")
@@ -263,11 +263,11 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         var qmpText = "", traceText = ""
         QueryMigrateReport.render([try QMPFixtures.input("q35-source.json", .source),
                                    try QMPFixtures.input("q35-destination.json", .destination)],
-                                  sink: CSVSink { qmpText += $0 })
+                                  sink: CSVSink(out: .strings { qmpText += $0 }))
         _ = try ReportPipeline().run(groups: [ReportGroup(
             source: ReportInput(path: Fixtures.path("q35-source.log"), role: .source),
             destination: ReportInput(path: Fixtures.path("q35-destination.log"), role: .destination))],
-            sink: CSVSink { traceText += $0 })
+            sink: CSVSink(out: .strings { traceText += $0 }))
         let q = parseCSV(qmpText), t = parseCSV(traceText)
         #expect(q.first == t.first)
         #expect(q.allSatisfy { $0.count == 15 })
@@ -344,7 +344,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         #expect(slirp.share == 19.0 / 40.0)
         var table = ""
         QueryMigrateReport.render([QueryMigrateInput(endpoint: "s", role: .source, reply: reply)],
-                                  sink: TableSink(width: 120) { table += $0 })
+                                  sink: TableSink(width: 120, out: .strings { table += $0 }))
         #expect(table.contains("saved by a handler (\"handler\": true): slirp#0"))
         #expect(!table.contains("listed apart"))
     }
@@ -409,11 +409,12 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         }
         #expect(try runs(live.out) == runs(saved.out))
         #expect(try runs(live.out).contains("\"phases\""))
-        // The tables agree from the phases to the inputs' lines (the first lines name the inputs).
+        // The whole tables (--all) agree from the phases to the inputs' lines (the first lines
+        // name the inputs).
         let source2 = try FakeQMP(migrate: try QMPFixtures.inner("q35-source.json"), schema: fakeSchema(series020))
         let destination2 = try FakeQMP(migrate: try QMPFixtures.inner("q35-destination.json"), schema: fakeSchema(series020))
-        let liveTable = try devstate(["query", source2.path, destination2.path])
-        let savedTable = try devstate(["report", "--qmp", QMPFixtures.path("q35-source.json"), QMPFixtures.path("q35-destination.json")])
+        let liveTable = try devstate(["query", "--all", source2.path, destination2.path])
+        let savedTable = try devstate(["report", "--qmp", "--all", QMPFixtures.path("q35-source.json"), QMPFixtures.path("q35-destination.json")])
         func body(_ text: String) -> [Substring] {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             let start = lines.firstIndex { $0.isEmpty } ?? lines.startIndex

@@ -1,0 +1,328 @@
+import DeviceStateTimes
+
+/// Turns split logs into reports, feeding each side's non-iterable vmsd entries through a
+/// `DeviceStateTimes.Recorder` (the same code path QEMU uses) for `device-state-times`.
+public final class Analyzer {
+    public let knowledge: DeviceKnowledge
+    /// Whether `SideReport.deviceStateTimesJSON` is wanted (JSON output); else the recorder
+    /// still runs (its count and state are shown) but its JSON is not written ("[]").
+    public var writesDeviceStateTimesJSON: Bool
+    private let sourceRecorder = Recorder()
+    private let destinationRecorder = Recorder()
+    /// idstr → what is known of it; runs repeat the same names, so this saves most work.
+    private var nameInfo: [NameKey: NameFacts] = [:]
+    /// Type → its number, for adding up by type without hashing per device.
+    private var typeNumbers: [String: Int] = [:]
+    /// Type number → its row in the run's by-type list (-1: none yet); reset after each run.
+    private var typeSlots: [Int] = []
+    /// Per side, the previous run's idstrs and facts by position: runs list their devices in
+    /// the same order, and the splitter hands out one shared array per name, so a comparison
+    /// of the arrays (identical storage) finds most facts without hashing.
+    private var previousSource: (names: [[UInt8]], facts: [NameFacts]) = ([], [])
+    private var previousDestination: (names: [[UInt8]], facts: [NameFacts]) = ([], [])
+
+    struct NameFacts {
+        var type: String
+        var typeNumber: Int
+        var vmsd: Bool
+    }
+
+    /// Hashes the bytes in one go (an `[UInt8]` key hashes byte by byte).
+    struct NameKey: Hashable {
+        var bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
+
+    public init(knowledge: DeviceKnowledge = DeviceKnowledge(), writesDeviceStateTimesJSON: Bool = true) {
+        self.knowledge = knowledge
+        self.writesDeviceStateTimesJSON = writesDeviceStateTimesJSON
+    }
+
+    /// The names of the phases between known consecutive checkpoints.
+    static let phaseLabels: [(from: String, to: String, label: String)] = [
+        ("src-downtime-start", "src-vm-stopped", "stop"),
+        ("src-vm-stopped", "src-iterable-saved", "iterable"),
+        ("src-iterable-saved", "src-non-iterable-saved", "non-iterable"),
+        ("src-non-iterable-saved", "src-downtime-end", "end"),
+        ("dst-precopy-loadvm-completed", "dst-precopy-bh-enter", "bh-schedule"),
+        ("dst-precopy-bh-enter", "dst-precopy-bh-announced", "announce"),
+        ("dst-precopy-bh-announced", "dst-precopy-bh-vm-started", "vm-start"),
+        ("dst-postcopy-bh-enter", "dst-postcopy-bh-announced", "announce"),
+        ("dst-postcopy-bh-announced", "dst-postcopy-bh-cpu-synced", "cpu-sync"),
+        ("dst-postcopy-bh-cpu-synced", "dst-postcopy-bh-cache-invalidated", "cache-invalidate"),
+        ("dst-postcopy-bh-cache-invalidated", "dst-postcopy-bh-vm-started", "vm-start"),
+    ]
+
+    static func phaseLabel(_ from: String, _ to: String) -> String {
+        phaseLabels.first { $0.from == from && $0.to == to }?.label ?? "\(from) → \(to)"
+    }
+
+    public func analyze(_ log: SideLog) -> SideReport {
+        let facts = deviceFacts(log)
+        var recorder = RecorderInfo()
+        let (kept, json) = record(log, vmsd: facts.vmsd, info: &recorder)
+        let timeline = timeline(log)
+        let shares = shares(log, phases: timeline.phases)
+        let (rows, types) = rows(log, facts: facts.facts, vmsd: facts.vmsd, kept: kept,
+                                 denominators: shares.denominators)
+        return SideReport(log: log, devices: rows, phases: timeline.phases,
+                          checkpoints: timeline.checkpoints, types: types,
+                          deviceStateTimesJSON: json, recorder: recorder,
+                          originUS: timeline.origin, totalUS: timeline.total,
+                          shareBasis: [.iterable: shares.basis[0], .nonIterable: shares.basis[1]],
+                          notes: notes(log))
+    }
+
+    // MARK: Steps
+
+    /// What the report says about the side beyond its numbers.
+    private func notes(_ log: SideLog) -> [String] {
+        let qmp = log.queryMigrate
+        var notes: [String] = qmp?.notes ?? []
+        if log.side == .source, !log.startedAtCheckpoint {
+            notes.append("no src-downtime-start before the first save")
+        }
+        if log.droppedDevices > 0 {
+            notes.append("\(log.droppedDevices) device lines past the per-run limit were not kept")
+        }
+        for checkpoint in log.checkpoints where !checkpoint.isKnown {
+            notes.append("unknown checkpoint \(checkpoint.name)" + (qmp == nil ? " (line \(checkpoint.line))" : ""))
+        }
+        return notes
+    }
+
+    /// Each device's facts (type, vmsd); iterable entries count as having a vmsd.
+    private func deviceFacts(_ log: SideLog) -> (facts: [NameFacts], vmsd: [Bool]) {
+        if nameInfo.count > 16_384 {
+            // Bounded memory with ever new names: start afresh between runs (the type numbers
+            // and the facts that hold them go too).
+            nameInfo.removeAll()
+            typeNumbers.removeAll()
+            typeSlots.removeAll()
+            previousSource = ([], [])
+            previousDestination = ([], [])
+        }
+        let last = log.side == .source ? previousSource : previousDestination
+        var facts: [NameFacts] = []
+        facts.reserveCapacity(log.devices.count)
+        var vmsd = [Bool](repeating: true, count: log.devices.count)
+        let handler = log.queryMigrate?.handler
+        for (i, device) in log.devices.enumerated() {
+            let known = i < last.names.count && last.names[i] == device.idstr ? last.facts[i] : nameFacts(device)
+            facts.append(known)
+            if device.section == .nonIterable {
+                // From query-migrate QEMU says which source entries had no vmsd ("handler": true).
+                if let handler, i < handler.count {
+                    vmsd[i] = !handler[i]
+                } else {
+                    vmsd[i] = known.vmsd
+                }
+            }
+        }
+        let now = (log.devices.map(\.idstr), facts)
+        if log.side == .source { previousSource = now } else { previousDestination = now }
+        return (facts, vmsd)
+    }
+
+    private func nameFacts(_ device: DeviceTime) -> NameFacts {
+        let key = NameKey(bytes: device.idstr)
+        if let known = nameInfo[key] { return known }
+        let name = device.name
+        let type = DeviceKnowledge.deviceType(name)
+        let number = typeNumbers[type] ?? typeNumbers.count
+        typeNumbers[type] = number
+        let made = NameFacts(type: type, typeNumber: number, vmsd: knowledge.hasVMSD(name))
+        nameInfo[key] = made
+        return made
+    }
+
+    /// Feeds the non-iterable entries with a vmsd (and QEMU's handler entries) through the
+    /// side's recorder, in order. Returns which devices it kept and its `device-state-times`.
+    private func record(_ log: SideLog, vmsd: [Bool], info: inout RecorderInfo) -> (kept: [Bool], json: String) {
+        let qmp = log.queryMigrate
+        let recorder = log.side == .source ? sourceRecorder : destinationRecorder
+        var kept = [Bool](repeating: false, count: log.devices.count)
+        recorder.beginRun()
+        for (i, device) in log.devices.enumerated() where device.section == .nonIterable {
+            let kind: EntryKind
+            if vmsd[i] {
+                kind = .vmsd
+            } else if let handler = qmp?.handler, i < handler.count, handler[i] {
+                kind = .handler  // QEMU recorded it on opt-in; so does our recorder
+            } else {
+                continue
+            }
+            do {
+                let outcome = try recorder.record(nameBytes: device.idstr, instanceID: device.instanceID,
+                                                  saveTime: device.timeUS, kind: kind)
+                kept[i] = outcome == .kept
+            } catch {
+                info.errors.append("\(device.name)#\(device.instanceID)" + (qmp == nil ? " (line \(device.line))" : "")
+                                   + ": \(error.message)")
+            }
+        }
+        // A query-migrate side is only built from a completed migration.
+        let ended = qmp?.facts.status == "completed" || log.checkpoints.contains {
+            log.side == .source ? $0.name == "src-downtime-end" : $0.name.hasSuffix("-vm-started")
+        }
+        if ended {
+            do { try recorder.endRun() } catch { info.errors.append("endRun: \(error.message)") }
+        }
+        var json = "[]"
+        do {
+            let snapshot = try recorder.snapshot()
+            info.run = snapshot.run
+            info.kept = snapshot.count
+            info.skippedZero = qmp == nil ? snapshot.skippedZero : nil
+            info.dropped = snapshot.dropped
+            info.complete = snapshot.isComplete
+            if writesDeviceStateTimesJSON { json = try snapshot.json() }
+        } catch {
+            info.errors.append("snapshot: \(error.message)")
+        }
+        return (kept, json)
+    }
+
+    struct Timeline {
+        var phases: [Phase] = []
+        var checkpoints: [CheckpointRow] = []
+        /// See `SideReport.originUS`.
+        var origin: Int64?
+        var total: Int64?
+    }
+
+    /// Phases between consecutive checkpoints (and the destination's load phase), checkpoint
+    /// offsets from the side's origin, and the side's total time.
+    private func timeline(_ log: SideLog) -> Timeline {
+        let qmp = log.queryMigrate
+        var t = Timeline()
+        var loadStart: Int64? = nil
+        if log.side == .destination {
+            if let start = qmp?.originUS {
+                loadStart = start
+            } else if let first = log.devices.first, let ts = first.timestampUS {
+                loadStart = ts - Int64(first.timeUS)
+            }
+            t.origin = loadStart
+            if let end = log.checkpoints.first(where: { $0.name.hasSuffix("-loadvm-completed") })
+                ?? log.checkpoints.first, !log.devices.isEmpty {
+                t.phases.append(Phase(label: "load", from: "first-load-start", to: end.name,
+                                      durationUS: difference(loadStart, end.timestampUS)))
+            }
+        } else {
+            t.origin = log.checkpoints.first(where: { $0.name == "src-downtime-start" })?.timestampUS
+        }
+        if t.origin == nil { t.origin = log.checkpoints.first?.timestampUS }
+        for (a, b) in zip(log.checkpoints, log.checkpoints.dropFirst()) {
+            t.phases.append(Phase(label: Self.phaseLabel(a.name, b.name),
+                                  from: a.name, to: b.name, durationUS: difference(a.timestampUS, b.timestampUS)))
+        }
+        t.checkpoints = log.checkpoints.map {
+            CheckpointRow(name: $0.name, known: $0.isKnown, line: $0.line,
+                          timestampUS: qmp == nil ? $0.timestampUS : nil,  // QEMU gives offsets only
+                          offsetUS: difference(t.origin, $0.timestampUS))
+        }
+        if log.side == .source {
+            t.total = difference(log.checkpoints.first(where: { $0.name == "src-downtime-start" })?.timestampUS,
+                                 log.checkpoints.last(where: { $0.name == "src-downtime-end" })?.timestampUS)
+        } else {
+            t.total = difference(loadStart,
+                                 log.checkpoints.last(where: { $0.name.hasSuffix("-vm-started") })?.timestampUS)
+        }
+        return t
+    }
+
+    /// `to - from` when both are known.
+    private func difference(_ from: Int64?, _ to: Int64?) -> Int64? {
+        guard let from, let to else { return nil }
+        return to - from
+    }
+
+    struct Shares {
+        var sums: [UInt64] = [0, 0]
+        var basis: [ShareBasis] = [.sum, .sum]
+        /// What a device's time is divided by, per section (0: no share).
+        var denominators: [Double] = [0, 0]
+
+        static func index(_ section: Section) -> Int { section == .iterable ? 0 : 1 }
+    }
+
+    /// What each section's shares are taken over: its phase when the checkpoints time it,
+    /// else the summed device time (both sections together on the destination, like its load
+    /// phase).
+    private func shares(_ log: SideLog, phases: [Phase]) -> Shares {
+        var s = Shares()
+        for device in log.devices { s.sums[Shares.index(device.section)] &+= device.timeUS }
+        for section in Section.allCases {
+            let k = Shares.index(section)
+            let phase: String
+            switch (log.side, section) {
+            case (.source, .iterable): phase = "iterable"
+            case (.source, .nonIterable): phase = "non-iterable"
+            case (.destination, _): phase = "load"
+            }
+            if let d = phases.first(where: { $0.label == phase })?.durationUS, d > 0 {
+                s.basis[k] = .phase
+                s.denominators[k] = Double(d)
+            } else {
+                s.basis[k] = .sum
+                s.denominators[k] = Double(log.side == .destination ? s.sums[0] &+ s.sums[1] : s.sums[k])
+            }
+        }
+        return s
+    }
+
+    /// The device rows in log order, and the devices added up by type (longest first).
+    private func rows(_ log: SideLog, facts: [NameFacts], vmsd: [Bool], kept: [Bool],
+                      denominators: [Double]) -> ([DeviceRow], [TypeRow]) {
+        var rows: [DeviceRow] = []
+        rows.reserveCapacity(log.devices.count)
+        // A local copy: no exclusivity check per access of the class's property.
+        var typeSlots = self.typeSlots
+        self.typeSlots = []
+        defer { self.typeSlots = typeSlots }
+        if typeSlots.count < typeNumbers.count {
+            typeSlots += [Int](repeating: -1, count: typeNumbers.count - typeSlots.count)
+        }
+        var types: [TypeRow] = []
+        var total: UInt64 = 0
+        for (i, device) in log.devices.enumerated() {
+            let f = facts[i]
+            let d = denominators[Shares.index(device.section)]
+            rows.append(DeviceRow(device: device, type: f.type,
+                                  share: d > 0 ? Double(device.timeUS) / d : nil,
+                                  hasVMSD: vmsd[i], inDeviceStateTimes: kept[i]))
+            let t = typeSlots[f.typeNumber]
+            if t >= 0 {
+                types[t].count += 1
+                types[t].timeUS &+= device.timeUS
+            } else {
+                typeSlots[f.typeNumber] = types.count
+                types.append(TypeRow(type: f.type, count: 1, timeUS: device.timeUS, share: nil))
+            }
+            total &+= device.timeUS
+        }
+        for f in facts { typeSlots[f.typeNumber] = -1 }
+        for i in types.indices where total > 0 {
+            types[i].share = Double(types[i].timeUS) / Double(total)
+        }
+        // Longest first, first seen first among equal times: a stable insertion sort in place
+        // for the few dozen types of a real run, a stable sort for more.
+        guard types.count <= 64 else {
+            types = types.enumerated().sorted {
+                $0.element.timeUS != $1.element.timeUS ? $0.element.timeUS > $1.element.timeUS : $0.offset < $1.offset
+            }.map(\.element)
+            return (rows, types)
+        }
+        for i in types.indices.dropFirst() {
+            let moving = types[i]
+            var j = i
+            while j > 0, types[j - 1].timeUS < moving.timeUS {
+                types[j] = types[j - 1]
+                j -= 1
+            }
+            types[j] = moving
+        }
+        return (rows, types)
+    }
+}

@@ -1,0 +1,133 @@
+/// One row per device per side, plus rows for phases, checkpoints and types (column `record`),
+/// written straight into bytes.
+public final class CSVSink: ReportSink {
+    let out: TextOut
+    private var buffer = ByteBuffer()
+
+    public static let header = "run,side,record,name,instance_id,type,section,time_us,share,in_device_state_times,vmsd,from,to,offset_us,line"
+
+    public init(out: TextOut) {
+        self.out = out
+    }
+
+    deinit { buffer.deallocate() }
+
+    public func begin() { out(Self.header + "\n") }
+
+    /// `s` as one CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+    static func field(_ s: String) -> String {
+        var bytes = ByteBuffer(capacity: s.utf8.count + 8)
+        defer { bytes.deallocate() }
+        field(s, into: &bytes)
+        return String(decoding: bytes.bytes, as: UTF8.self)
+    }
+
+    static func field(_ s: String, into out: inout ByteBuffer) {
+        var s = s
+        s.withUTF8 { field(UnsafeRawBufferPointer($0), into: &out) }
+    }
+
+    /// An idstr as its text would be written (invalid UTF-8 replaced), without making the text
+    /// when the bytes are ASCII.
+    static func field(idstr: [UInt8], into out: inout ByteBuffer) {
+        idstr.withUnsafeBytes { raw in
+            if raw.allSatisfy({ $0 < 0x80 }) {
+                field(raw, into: &out)
+            } else {
+                field(String(decoding: raw, as: UTF8.self), into: &out)
+            }
+        }
+    }
+
+    /// By byte: "\r\n" is one Character and would not match "\n" or "\r"; a quote followed by a
+    /// combining mark is one Character too.
+    static func field(_ utf8: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
+        let special = utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        guard special else { return out.append(utf8) }
+        out.append(UInt8(ascii: "\""))
+        for b in utf8 {
+            if b == UInt8(ascii: "\"") { out.append(b) }
+            out.append(b)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    public func run(_ run: RunReport) {
+        var t = buffer
+        t.removeAll()
+        for s in [run.source, run.destination].compactMap({ $0 }) {
+            let side: StaticString = s.side == .source ? ",source," : ",destination,"
+            func prefix(_ record: StaticString, _ t: inout ByteBuffer) {
+                t.append(decimal: run.index)
+                t.append(side)
+                t.append(record)
+            }
+            func share(_ value: Double?, _ t: inout ByteBuffer) {
+                if let value { t.append(fixed: value, digits: 4) }
+            }
+            for row in s.devices {
+                prefix("device,", &t)
+                Self.field(idstr: row.device.idstr, into: &t)
+                t.append(UInt8(ascii: ","))
+                t.append(decimal: UInt64(row.device.instanceID))
+                t.append(UInt8(ascii: ","))
+                Self.field(row.type, into: &t)
+                t.append(row.device.section == .iterable ? ",iterable," as StaticString : ",non-iterable,")
+                t.append(decimal: row.device.timeUS)
+                t.append(UInt8(ascii: ","))
+                share(row.share, &t)
+                t.append(row.inDeviceStateTimes ? ",true," as StaticString : ",false,")
+                t.append(row.hasVMSD ? "true,,,," as StaticString : "false,,,,")
+                if s.hasLines { t.append(decimal: row.device.line) }
+                t.append(UInt8(ascii: "\n"))
+            }
+            for p in s.phases {
+                prefix("phase,", &t)
+                Self.field(p.label, into: &t)
+                t.append(",,,," as StaticString)
+                if let d = p.durationUS { t.append(decimal: d) }
+                t.append(",,,," as StaticString)
+                Self.field(p.from, into: &t)
+                t.append(UInt8(ascii: ","))
+                Self.field(p.to, into: &t)
+                t.append(",,\n" as StaticString)
+            }
+            for c in s.checkpoints {
+                prefix("checkpoint,", &t)
+                Self.field(c.name, into: &t)
+                t.append(",,,,,,,,,," as StaticString)
+                if let o = c.offsetUS { t.append(decimal: o) }
+                t.append(UInt8(ascii: ","))
+                if s.hasLines { t.append(decimal: c.line) }
+                t.append(UInt8(ascii: "\n"))
+            }
+            for type in s.types {
+                prefix("type,", &t)
+                Self.field(type.type, into: &t)
+                t.append(",," as StaticString)
+                Self.field(type.type, into: &t)
+                t.append(",," as StaticString)
+                t.append(decimal: type.timeUS)
+                t.append(UInt8(ascii: ","))
+                share(type.share, &t)
+                t.append(",,,,,,\n" as StaticString)
+            }
+        }
+        buffer = t
+        out(buffer)
+    }
+
+    public func end(inputs: [InputSummary]) {}
+}
+
+extension String {
+    /// By scalar: a quote followed by a combining mark is one Character, which a comparison
+    /// of Characters would miss.
+    func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
+        var result = ""
+        for scalar in unicodeScalars {
+            if scalar == target { result += replacement } else { result.unicodeScalars.append(scalar) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,18 @@
+/// Receives parsed lines in log order.
+protocol TraceConsumer {
+    /// The idstr is only valid during the call.
+    mutating func device(_ direction: Direction, _ line: DeviceLine<UnsafeBufferPointer<UInt8>>)
+    mutating func checkpoint(_ checkpoint: Checkpoint)
+}
+
+/// Adapts a closure over `TraceEvent`s (allocates one name array per device line).
+struct ClosureConsumer: TraceConsumer {
+    let body: (TraceEvent) -> Void
+    init(_ body: @escaping (TraceEvent) -> Void) { self.body = body }
+
+    func device(_ direction: Direction, _ line: DeviceLine<UnsafeBufferPointer<UInt8>>) {
+        body(.device(direction, line.with(idstr: Array(line.idstr))))
+    }
+
+    func checkpoint(_ checkpoint: Checkpoint) { body(.checkpoint(checkpoint)) }
+}

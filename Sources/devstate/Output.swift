@@ -1,0 +1,118 @@
+import ArgumentParser
+import DevstateTrace
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// The report and query subcommands share their output options and their output.
+
+/// `--format` is the library's `OutputFormat`: one type for report, query and `--summary`.
+extension OutputFormat: ExpressibleByArgument {}
+
+/// The output options of `report` and `query`.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output format.")
+    var format: OutputFormat = .table
+
+    @Flag(help: "Indent the JSON output.")
+    var pretty = false
+
+    @Option(help: ArgumentHelp("Devices per run in the table (default \(OutputOptions.defaultTop)); with --summary, devices across runs (default 15).",
+                               valueName: "n"))
+    var top: Int?
+
+    @Flag(help: "Every device and every device type of each run in the table (default: the \(OutputOptions.defaultTop) longest devices, and by type only the types with several devices). JSON and CSV are always complete.")
+    var all = false
+
+    @Option(help: "Table width in columns (default: the terminal's, else $COLUMNS, else 100).")
+    var width: Int?
+
+    static let defaultTop = 10
+
+    func validate() throws {
+        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        if all, top != nil { throw ValidationError("--all shows every device; leave out --top") }
+    }
+
+    var tableDetail: TableDetail { all ? .full : .concise(top: top ?? Self.defaultTop) }
+
+    /// The sink for a report.
+    func sink(out: TextOut) -> ReportSink {
+        switch format {
+        case .table: TableSink(width: width ?? terminalWidth(), detail: tableDetail, out: out)
+        case .json: JSONSink(pretty: pretty, out: out)
+        case .csv: CSVSink(out: out)
+        }
+    }
+}
+
+/// Buffered standard output. After a failed write nothing more is written and `failure` says why.
+final class Output {
+    private var pending: [UInt8] = []
+    private(set) var failure: String?
+
+    init() {
+        pending.reserveCapacity(Self.block)
+    }
+
+    /// Written in blocks of this size.
+    static let block = 1 << 16
+
+    /// Where the sinks write.
+    var text: TextOut { .bytes { [self] in write($0) } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        pending.append(contentsOf: bytes)
+        if pending.count >= Self.block { flush() }
+    }
+
+    func flush() {
+        guard !pending.isEmpty, failure == nil else { return pending.removeAll(keepingCapacity: true) }
+        pending.withUnsafeBytes { buffer in
+            do throws(SystemError) {
+                try writeAll(STDOUT_FILENO, buffer)
+            } catch {
+                failure = "standard output: \(error.description)"
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, and ends the command if the output could not be written.
+    func finish() throws {
+        flush()
+        if let failure {
+            printError(failure)
+            throw Status.error.exit
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var line = "devstate: " + text + "\n"
+    line.withUTF8 { try? writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+}
+
+/// The columns of the terminal on standard output; $COLUMNS or 100 when it is not one.
+func terminalWidth() -> Int {
+    var size = winsize()
+    if isatty(STDOUT_FILENO) != 0, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
+        return Int(size.ws_col)
+    }
+    if let columns = ProcessInfo.processInfo.environment["COLUMNS"], let n = Int(columns), n > 0 {
+        return n
+    }
+    return 100
+}
+
+/// Writes the outcome paragraphs of query-migrate inputs to standard error when the output is
+/// JSON or CSV (the table prints them itself) and returns the exit status.
+func finishQueryMigrate(_ facts: [QueryMigrateFacts], format: OutputFormat) -> Status {
+    if format != .table {
+        for f in facts { if let message = f.message { printError(message) } }
+    }
+    return Status.of(facts)
+}

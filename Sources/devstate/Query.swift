@@ -1,0 +1,81 @@
+import ArgumentParser
+import DevstateTrace
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask running QEMUs over QMP for query-migrate and report the whole downtime.",
+        discussion: """
+            SOURCE is the source QEMU's QMP unix socket (-qmp unix:PATH,server=on,wait=off), \
+            DESTINATION the destination's. With our device-state-times series (0.2.0) \
+            query-migrate holds the source's non-iterable and iterable saves, the destination's \
+            loads and the downtime checkpoints: the report (phases, devices, shares, notes) is \
+            the one `devstate report` renders from trace logs, in the same table, JSON and CSV. \
+            Only read-only commands are sent: qmp_capabilities, query-qmp-schema, query-migrate.
+            query-qmp-schema tells a QEMU without the series (stock QEMU: use trace logs and \
+            `devstate report`) from one whose migration has not completed yet, and a QEMU with \
+            only the 0.1.0 series (device-state-times alone: a partial report).
+            \(Status.queryMigrateHelp)
+            """
+    )
+
+    @Argument(help: ArgumentHelp("QMP unix socket of the source QEMU, then of the destination QEMU.",
+                                 valueName: "socket"))
+    var sockets: [String] = []
+
+    @Option(name: .customLong("destination"), help: ArgumentHelp("QMP socket of the destination QEMU (instead of the second argument; alone for a destination-only report).", valueName: "socket"))
+    var destinationSocket: String?
+
+    @OptionGroup var output: OutputOptions
+
+    @Option(name: .customLong("no-vmsd"), help: ArgumentHelp("Also treat this idstr as having no vmsd on the destination (repeatable).", valueName: "idstr"))
+    var noVMSD: [String] = []
+
+    @Option(help: "Seconds to wait for QEMU's answers.")
+    var timeout: Int = 10
+
+    func validate() throws {
+        if sockets.count > 2 { throw ValidationError("at most two sockets: SOURCE and DESTINATION") }
+        if destinationSocket != nil, sockets.count > 1 { throw ValidationError("give the destination socket either as an argument or with --destination") }
+        if sockets.isEmpty, destinationSocket == nil { throw ValidationError("give the source QEMU's QMP socket (and the destination's)") }
+    }
+
+    /// Asks one QEMU: its schema (for the series), then query-migrate.
+    func ask(_ path: String, role: Side) throws -> QueryMigrateInput {
+        let client = try QMPClient(socketPath: path, timeoutSeconds: max(1, timeout))
+        var members: Set<String>?
+        var reason: String?
+        do {
+            members = try MigrateSchema.queryMigrateMembers(try client.execute("query-qmp-schema"))
+        } catch {
+            reason = "query-qmp-schema gave no answer to use (\(error))"
+        }
+        let reply = try MigrateReply(try client.execute("query-migrate"))
+        return QueryMigrateInput(endpoint: path, role: role, qemuVersion: client.qemuVersion, reply: reply,
+                                 schemaMembers: members, noSchemaReason: reason)
+    }
+
+    func run() throws {
+        var targets: [(String, Side)] = []
+        if let source = sockets.first { targets.append((source, .source)) }
+        if let destination = destinationSocket ?? (sockets.count > 1 ? sockets[1] : nil) {
+            targets.append((destination, .destination))
+        }
+        var inputs: [QueryMigrateInput] = []
+        for (path, role) in targets {
+            do {
+                inputs.append(try ask(path, role: role))
+            } catch {
+                printError("\(path) (\(role.rawValue)): \(error)")
+                throw Status.error.exit
+            }
+        }
+        let out = Output()
+        let facts = QueryMigrateReport.render(
+            inputs, analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD),
+                                       writesDeviceStateTimesJSON: output.format == .json),
+            sink: output.sink(out: out.text))
+        try out.finish()
+        let status = finishQueryMigrate(facts, format: output.format)
+        if status != .ok { throw status.exit }
+    }
+}

@@ -1,0 +1,223 @@
+import ArgumentParser
+import DevstateTrace
+import Foundation
+
+/// The trace logs shipped under Tests/Fixtures/qemu-10.0.
+enum Fixture: String, ExpressibleByArgument, CaseIterable {
+    /// pc and q35.
+    case all
+    /// Default devices, two migrations in one source log.
+    case pc
+    /// -smp 2, virtio-net, virtio-blk, e1000e, xhci, VGA.
+    case q35
+    /// pc without -msg timestamp=on (no phases).
+    case pcNoTimestamp = "pc-notimestamp"
+
+    var names: [String] { self == .all ? [Self.pc.rawValue, Self.q35.rawValue] : [rawValue] }
+
+    /// Where they are: $DEVSTATE_FIXTURES, else Tests/Fixtures/qemu-10.0 in the source tree this
+    /// binary was built from (found from this file's path at compile time).
+    static var directory: String {
+        if let dir = ProcessInfo.processInfo.environment["DEVSTATE_FIXTURES"], !dir.isEmpty { return dir }
+        let here = URL(fileURLWithPath: #filePath)
+        return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tests/Fixtures/qemu-10.0").path
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report per-device save/load times and downtime phases from QEMU trace logs.",
+        discussion: """
+            SOURCE is the source QEMU's trace log (-D), DESTINATION the destination's. A source \
+            log may hold several migrations: it is split into runs at each src-downtime-start. \
+            The destination's load is shown beside the source's last run. Use - for standard input.
+            The table shows each run's phases, its \(OutputOptions.defaultTop) longest devices and \
+            the device types with several devices; --all shows every device and type.
+            The source's device-state-times (JSON) is what a reference-patched QEMU's \
+            query-migrate would return; entries QEMU registers without a vmsd (ram, \
+            dirty-bitmap, slirp, …/vfio, todclock, s390-skeys, spapr/htab) are listed apart.
+            With --qmp the files are saved query-migrate replies of a QEMU with our series \
+            (source, then destination; the whole {"return": …} or the inner object), rendered \
+            as `devstate query` renders them; a saved reply has no schema, so the series is \
+            judged from the members present.
+            Exit status: \(Status.ok) = report complete; \(Status.skipped) = report printed but \
+            malformed lines were skipped; \(Status.plotFailed) = the plot could not be drawn; \
+            \(Status.error) = an input could not be read; \(Status.usage) = bad usage.
+            \(Status.queryMigrateHelp)
+            """
+    )
+
+    @Flag(name: .customLong("qmp"), help: "The files are saved query-migrate replies (JSON), not trace logs.")
+    var qmp = false
+
+    @Argument(help: ArgumentHelp("Source trace log, then destination trace log (with --qmp: saved query-migrate replies). None: the built-in fixtures.",
+                                 valueName: "log"))
+    var logs: [String] = []
+
+    @Option(name: .customLong("source"), help: ArgumentHelp("Source trace log or reply (instead of the first argument).", valueName: "file"))
+    var sourceLog: String?
+
+    @Option(name: .customLong("destination"), help: ArgumentHelp("Destination trace log or reply (instead of the second argument).", valueName: "file"))
+    var destinationLog: String?
+
+    @Option(help: "Built-in fixture to render when no log is given; all means pc and q35.")
+    var fixture: Fixture = .all
+
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: ArgumentHelp("Also draw a PNG bar chart of each run's top devices (needs gnuplot).", valueName: "file.png"))
+    var plot: String?
+
+    @Option(help: "Devices per run in the chart.")
+    var plotTop: Int = 12
+
+    @Option(help: "Most runs in the chart (the last ones).")
+    var plotRuns: Int = 6
+
+    @Flag(help: "One line per run and each device's mean and max over all runs (for logs with many migrations); works with every --format.")
+    var summary = false
+
+    @Option(name: .customLong("run"), help: "Render only run N (1-based, counted across the report).")
+    var onlyRun: Int?
+
+    @Option(name: .customLong("no-vmsd"), help: ArgumentHelp("Also treat this idstr as having no vmsd (repeatable).", valueName: "idstr"))
+    var noVMSD: [String] = []
+
+    @Option(help: "Malformed lines shown per log with their line numbers (all are counted).")
+    var showMalformed: Int = 10
+
+    func validate() throws {
+        if logs.count > 2 { throw ValidationError("at most two logs: SOURCE and DESTINATION") }
+        if sourceLog != nil, !logs.isEmpty { throw ValidationError("give the source log either as an argument or with --source") }
+        if destinationLog != nil, logs.count > 1 { throw ValidationError("give the destination log either as an argument or with --destination") }
+        if let onlyRun, onlyRun < 1 { throw ValidationError("--run must be at least 1") }
+        if plotTop < 1 || plotRuns < 1 { throw ValidationError("--plot-top and --plot-runs must be at least 1") }
+        if summary, output.all { throw ValidationError("--all is for the full report; --summary has one line per run") }
+        if qmp {
+            if logs.isEmpty, sourceLog == nil, destinationLog == nil {
+                throw ValidationError("--qmp needs a saved query-migrate reply: SOURCE.json [DESTINATION.json]")
+            }
+            if summary { throw ValidationError("--summary is for logs with many migrations; --qmp replies hold one") }
+            if onlyRun != nil { throw ValidationError("--run does not apply to --qmp (one migration)") }
+        }
+    }
+
+    /// The source and destination as given (argument or option).
+    private var paths: (source: String?, destination: String?) {
+        (sourceLog ?? logs.first, destinationLog ?? (logs.count > 1 ? logs[1] : nil))
+    }
+
+    /// `--qmp`: the saved replies as query-migrate inputs.
+    func savedReplies() throws -> [QueryMigrateInput] {
+        let (source, destination) = paths
+        if source == "-", destination == "-" { throw ValidationError("only one reply can come from standard input") }
+        var inputs: [QueryMigrateInput] = []
+        for (path, role) in [(source, Side.source), (destination, Side.destination)] {
+            guard let path else { continue }
+            let name = path == "-" ? "<stdin>" : path
+            do {
+                let data: Data
+                if path == "-" {
+                    data = FileHandle.standardInput.readDataToEndOfFile()
+                } else {
+                    data = try Data(contentsOf: URL(fileURLWithPath: path))
+                }
+                let object: Any
+                do {
+                    object = try JSONSerialization.jsonObject(with: data)
+                } catch {
+                    throw QueryMigrateError("not JSON")
+                }
+                inputs.append(QueryMigrateInput(endpoint: name, role: role, reply: try MigrateReply(object),
+                                                noSchemaReason: "a saved reply carries no schema"))
+            } catch let error as QueryMigrateError {
+                printError("\(name): \(error.description)")
+                throw Status.error.exit
+            } catch {
+                printError("\(name): cannot read: \(error.localizedDescription)")
+                throw Status.error.exit
+            }
+        }
+        return inputs
+    }
+
+    /// The logs to read: the ones given, else the built-in fixtures.
+    func groups() throws -> [ReportGroup] {
+        let (source, destination) = paths
+        if source != nil || destination != nil {
+            if source == "-", destination == "-" { throw ValidationError("only one log can come from standard input") }
+            func name(_ path: String) -> String { path == "-" ? "<stdin>" : path }
+            return [ReportGroup(source: source.map { ReportInput(path: $0, name: name($0), role: .source) },
+                                destination: destination.map { ReportInput(path: $0, name: name($0), role: .destination) })]
+        }
+        let dir = Fixture.directory
+        return try fixture.names.map { name in
+            let s = dir + "/\(name)-source.log", d = dir + "/\(name)-destination.log"
+            guard FileManager.default.fileExists(atPath: s), FileManager.default.fileExists(atPath: d) else {
+                throw ValidationError("built-in fixture \(name) not found under \(dir) (set DEVSTATE_FIXTURES to Tests/Fixtures/qemu-10.0 of a checkout)")
+            }
+            return ReportGroup(
+                source: ReportInput(path: s, name: "fixtures/qemu-10.0/\(name)-source.log", role: .source),
+                destination: ReportInput(path: d, name: "fixtures/qemu-10.0/\(name)-destination.log", role: .destination))
+        }
+    }
+
+    func run() throws {
+        let replies = qmp ? try savedReplies() : []
+        let groups = qmp ? [] : try groups()
+        let out = Output()
+        let base: ReportSink = summary
+            ? SummarySink(format: output.format, width: output.width ?? terminalWidth(), top: output.top ?? 15, out: out.text)
+            : output.sink(out: out.text)
+        let collector = plot.map { _ in PlotCollector(next: base, top: plotTop, maxRuns: plotRuns) }
+        let sink = collector ?? base
+        // device-state-times is written out only in JSON.
+        let analyzer = Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD),
+                                writesDeviceStateTimesJSON: output.format == .json)
+        var status: Status
+        if qmp {
+            let facts = QueryMigrateReport.render(replies, analyzer: analyzer, sink: sink)
+            try out.finish()
+            status = finishQueryMigrate(facts, format: output.format)
+        } else {
+            status = try renderLogs(groups, analyzer: analyzer, sink: sink, output: out)
+        }
+        if let plot, let collector {
+            do {
+                try drawPlot(collector, to: plot)
+                if collector.omittedRuns > 0 {
+                    printError("the chart shows the last \(collector.panels.count) runs; \(collector.omittedRuns) earlier runs are not drawn (--plot-runs)")
+                }
+            } catch {
+                printError("\(error)")
+                if status == .ok { status = .plotFailed }
+            }
+        }
+        if status != .ok { throw status.exit }
+    }
+
+    func renderLogs(_ groups: [ReportGroup], analyzer: Analyzer, sink: ReportSink, output: Output) throws -> Status {
+        let pipeline = ReportPipeline(analyzer: analyzer, reader: LogReader(keepMalformed: max(0, showMalformed)),
+                                      onlyRun: onlyRun)
+        let inputs: [InputSummary]
+        do {
+            inputs = try pipeline.run(groups: groups, sink: sink)
+        } catch {
+            try output.finish()
+            printError(error.description)
+            throw Status.error.exit
+        }
+        try output.finish()
+        if let only = onlyRun, pipeline.rendered == 0 {
+            printError("there is no run \(only) (the logs hold \(pipeline.runCount))")
+            throw Status.error.exit
+        }
+        let malformed = inputs.reduce(0) { $0 + $1.stats.malformedLines }
+        if malformed > 0 {
+            printError("skipped \(malformed) malformed line\(malformed == 1 ? "" : "s") (see the report)")
+            return .skipped
+        }
+        return .ok
+    }
+}
