@@ -11,6 +11,7 @@ export PKG_CONFIG_PATH="$STAGE/lib/pkgconfig"
 CFLAGS_STRICT=(-Wall -Wextra -Werror -pedantic -ITests/c -Iexamples)
 total_passed=0
 total_failed=0
+total_skipped=0
 broken=()
 
 # Adds a suite's "name: N passed, N failed" line(s) to the totals.
@@ -24,6 +25,7 @@ tally() {
     p=$(sed -E 's/^([A-Za-z0-9_+-]+: )?([0-9]+) passed.*/\2/' <<<"$line")
     f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
     total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
+    if [[ $line =~ ([0-9]+)\ skipped ]]; then total_skipped=$((total_skipped + BASH_REMATCH[1])); fi
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
         broken+=("$suite"); total_failed=$((total_failed + 1))
     fi
@@ -39,21 +41,31 @@ run_suite() { # name, command...
     [ "$status" -eq 0 ] || { echo "--- $suite failed, last lines:"; tail -n 30 "$log"; }
 }
 
-# Swift Testing prints "Test run with N tests in M suites passed|failed ..."; turn it into a count.
+# Swift tests are counted from their xUnit report (--xunit-output; Swift Testing writes
+# NAME-swift-testing.xml beside it), not from the console: tests, failures, errors, skipped.
 swift_suite() { # name, swift test args...
     local suite=$1; shift
-    local log="$OUT/$suite.log"
-    swift test "$@" >"$log" 2>&1
+    local log="$OUT/$suite.log" xml="$OUT/$suite.xml"
+    rm -f "$xml" "${xml%.xml}-swift-testing.xml"
+    swift test --xunit-output "$xml" "$@" >"$log" 2>&1
     local status=$?
-    local n issues
-    n=$(grep -Eo 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -Eo '[0-9]+')
-    issues=$(grep -Eo 'with [0-9]+ issues?' "$log" | tail -n 1 | grep -Eo '[0-9]+')
-    if [ -n "$n" ]; then
-        local failed=$(grep -c '✘ Test .* failed' "$log")
-        echo "$suite: $((n - failed)) passed, $failed failed" >>"$log"
-    fi
+    python3 - "$xml" "${xml%.xml}-swift-testing.xml" "$suite" >>"$log" <<'PY'
+import sys, os, xml.etree.ElementTree as ET
+tests = failed = skipped = 0
+seen = False
+for path in sys.argv[1:3]:
+    if not os.path.exists(path):
+        continue
+    seen = True
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        tests += int(suite.get("tests", 0))
+        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+if seen:
+    print(f"{sys.argv[3]}: {tests - failed - skipped} passed, {failed} failed, {skipped} skipped")
+PY
     tally "$suite" "$log" "$status"
-    [ "$status" -eq 0 ] || { echo "--- $suite failed, last lines:"; grep -E '✘|error' "$log" | head -n 40; }
+    [ "$status" -eq 0 ] || { echo "--- $suite failed, last lines:"; grep -E '✘|error' "$log" | sed -n 1,40p; }
 }
 
 echo "== Swift unit tests"
@@ -109,5 +121,5 @@ run_suite hardening env STAGE="$STAGE" scripts/hardening/run.sh
 
 echo
 if [ ${#broken[@]} -gt 0 ]; then echo "failing suites: ${broken[*]}"; fi
-echo "total: $total_passed passed, $total_failed failed"
+echo "total: $total_passed passed, $total_failed failed, $total_skipped skipped"
 [ "$total_failed" -eq 0 ]
