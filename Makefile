@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # C-facing build of DeviceStateTimes: libdevstate.so / libdevstate.a from the SwiftPM
 # objects, pkg-config files, install, the demo and every test. See README.md.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Downtime of real migrations: unpatched, reference-patched and library-patched QEMU 10.0.
 
 Each round migrates a fresh VM of the e2e q35 configuration to a file once per variant, in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Real-QEMU part of `make bench`: builds (or reuses) the unpatched, reference-patched and
 # library-patched QEMU 10.0.13 with scripts/qemu/ and runs bench/qemu-downtime.py on them.
 #   bench/qemu-downtime.sh ROUNDS OUT.md

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make bench`: record and query cost of libdevstate (shared and static) against a C baseline
 # doing what the reference patch does (GLib list + deep copy + json-c), measured in one run,
 # and the downtime of real migrations with unpatched, reference and library QEMU builds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The non-iterable SaveStateEntries of a QEMU 10.0 `-machine pc` (i440fx) guest in the order
  * its stop-and-copy saves them, with made-up but typical save spans in microseconds (0 for the

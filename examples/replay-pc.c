@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A C host of libdevstate doing what a patched QEMU does in stop-and-copy: begin a run on the
  * default recorder, record every pc device through the QEMU hooks with its clock readings,

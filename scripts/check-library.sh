@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Checks the installed shared library: exports exactly the functions the public headers
 # declare, links no Foundation or Swift runtime, needs no LD_LIBRARY_PATH.
 set -uo pipefail

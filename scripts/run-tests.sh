@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every test suite against the staged install (make stage) and closes with
 # "total: N passed, N failed". Exits non-zero if any suite failed or printed no count.
 set -uo pipefail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internal helpers the Swift side calls; not installed, not exported.
  * They exist so the library needs no Glibc/Foundation import on the Swift

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The functions of <devstate/devstate.h>. `@c @implementation` makes the compiler check each
 // definition against its declaration in the header.
 import CShim

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import CShim
 
 /// A refusal from the recorder; each case is one negative `DEVSTATE_ERR_*` code of the C ABI.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import CShim
 
 /// The objects the C ABI has handed out. Handles are never dangling: a freed recorder or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The functions of <devstate/qemu-hooks.h>: the default recorder driven by QEMU's save loop,
 // and deep copies in QAPI list layout that QEMU frees with qapi_free_DeviceSaveStateTimeList.
 import CShim

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import CShim
 
 /// How an entry's state was saved, which decides whether the reference patch would record it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import CShim
 
 /// malloc'd copies of a run's entries and name arena; owned by exactly one `Snapshot`.

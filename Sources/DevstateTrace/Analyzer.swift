@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import DeviceStateTimes
 
 /// Turns split logs into reports, feeding each side's non-iterable vmsd entries through a

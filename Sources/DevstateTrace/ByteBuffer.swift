@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// A growable byte buffer for the writers: appends without reference counting or
 /// copy-on-write checks. A value with manual lifetime: its owner calls `deallocate()` once, and
 /// a copy that grew must be stored back (writers work on a local copy and store it back).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// One row per device per side, plus rows for phases, checkpoints and types (column `record`),
 /// written straight into bytes.
 public final class CSVSink: ReportSink {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// What the trace does not say and the tool has to know about QEMU's state entries.
 public struct DeviceKnowledge: Sendable {
     /// Entries QEMU registers without a vmsd (so the reference patch does not record them), by

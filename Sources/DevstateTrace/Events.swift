@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Which part of the stop-and-copy a save (or load) belongs to, as QEMU's trace says (`type=`).
 public enum Section: String, Sendable, Equatable, CaseIterable {
     case iterable

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// The whole report as one JSON document (`devstate-report/1`, see ReportJSON), written run by
 /// run straight into bytes.
 public final class JSONSink: ReportSink {

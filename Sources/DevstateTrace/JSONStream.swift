@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Writes JSON straight into a `ByteBuffer`, laid out byte for byte as `JSONValue.write` lays
 /// it out (compact, or pretty with two spaces per level), without building values first.
 /// Members and elements are written in order: `key` then a value inside an object, values

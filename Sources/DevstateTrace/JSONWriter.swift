@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// A small JSON value for the report, written without Foundation. `raw` embeds text that is
 /// already JSON (the recorder's `device-state-times`) unchanged.
 public indirect enum JSONValue: Sendable, Equatable {

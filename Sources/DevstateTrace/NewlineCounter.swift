@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Newlines in `count` bytes, 16 at a time.
 @inline(__always)
 func countNewlines(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// A log to read and what it is said to hold.
 public struct ReportInput: Sendable, Equatable {
     public enum Role: String, Sendable { case source, destination }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Collects each run's top devices for the PNG chart, keeping at most `maxRuns` (the last ones)
 /// so a long log stays in bounded memory, and passes every run on to `next`.
 public final class PlotCollector: ReportSink {

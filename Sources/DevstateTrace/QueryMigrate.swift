@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import Foundation
 
 // The report from `query-migrate` replies of a QEMU with our device-state-times series: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// What one input log was and how reading it went.
 public struct InputSummary: Sendable, Equatable {
     public var path: String

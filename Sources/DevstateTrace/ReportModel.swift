@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// One device line with what the report adds to it.
 public struct DeviceRow: Sendable, Equatable {
     public var device: DeviceTime

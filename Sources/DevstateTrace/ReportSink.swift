@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Receives runs as they are ready, then the input summaries; writes text through `out`.
 public protocol ReportSink: AnyObject {
     func begin()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Which side of a migration a part of a log belongs to.
 public enum Side: String, Sendable, Equatable {
     case source

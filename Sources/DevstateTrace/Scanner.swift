@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// The parsing stage: takes the lines the reading stage found (`LineItem`s), parses them into
 /// the consumer and counts events and malformed lines.
 struct Scanner {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// `--summary`: one line per run and, at the end, each device's time across all runs. Meant for
 /// logs with many migrations, where the full report is long.
 public final class SummarySink: ReportSink {

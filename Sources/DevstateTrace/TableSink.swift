@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// How much of each run the table shows.
 public enum TableDetail: Sendable, Equatable {
     /// Every device and every type (`--all`).

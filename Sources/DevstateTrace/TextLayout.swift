@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Text that fits `width` columns, for every human-readable output: the report's table (trace
 /// logs and `query-migrate`), its outcome paragraphs, and `--summary`. Paragraphs are
 /// word-wrapped, single lines cut, and tables aligned in columns, one of which is flexible and

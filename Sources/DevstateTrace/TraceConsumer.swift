@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /// Receives parsed lines in log order.
 protocol TraceConsumer {
     /// The idstr is only valid during the call.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target for the C ABI of <devstate/devstate.h> and <devstate/qemu-hooks.h>.
 //
 // The input bytes are decoded into a sequence of calls (new / free / begin / record /

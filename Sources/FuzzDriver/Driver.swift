@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Starts libFuzzer, or replays inputs when the binary was built without it; shared by the
 // FuzzABI and FuzzTrace targets.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target for the trace-log parser (DevstateTrace): arbitrary bytes as a QEMU log.
 //
 // The first two input bytes choose the reader's chunk size and line limit, the output format

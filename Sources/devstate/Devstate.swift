@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import ArgumentParser
 // devstate_version_string() is declared in <devstate/devstate.h> (CShim) and implemented by
 // DeviceStateTimes, which links it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 @_spi(Testing) import DevstateTrace
 import Foundation
 import Testing

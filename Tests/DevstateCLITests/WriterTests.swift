@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 @_spi(Testing) @testable import DevstateTrace
 import Testing
 

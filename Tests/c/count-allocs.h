@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Counts malloc-family calls. A program that includes this (once) defines malloc and friends
  * itself; dynamic linking makes those definitions serve libdevstate and json-c too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A minimal test harness: counts checks and closes with "SUITE: N passed, N failed". */
 #ifndef DEVSTATE_TEST_HARNESS_H
 #define DEVSTATE_TEST_HARNESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C ABI's contract: versions, error codes, bad input, lifecycle, snapshots. */
 #include <stdlib.h>
 

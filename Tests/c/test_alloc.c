@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hot path allocates nothing once storage has grown: this program interposes malloc and
  * friends (the executable's definitions win over libc's for the library too) and counts the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * JSON round trips: every name is serialized by the library (json-c), parsed back with
  * json-c and compared entry by entry with what was recorded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Replays a pc machine's stop-and-copy through the QEMU hooks, as patched savevm.c and
  * migration.c call them, and checks the snapshot, the QAPI list and the JSON.

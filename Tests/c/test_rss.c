@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Memory stays flat: 10,000 runs x 300 devices, each run followed by a query, must leave the
  * resident set size within 1 % of what it was after the first 100 runs.

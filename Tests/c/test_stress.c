@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Volume: 1,000 runs x 300 devices with a full query each run (snapshot, JSON, QAPI list,
  * frees), meant to run under AddressSanitizer/LeakSanitizer; and the per-run entry cap.

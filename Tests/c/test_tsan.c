@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ThreadSanitizer from C: one thread records while others query and reset, on a private
  * recorder and on the default recorder through the QEMU hooks (QEMU records from its

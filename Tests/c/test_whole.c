@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The whole downtime (0.2.0 hooks): replays a q35 migration's source side (iterable saves,
  * non-iterable saves, src-* checkpoints) and destination side (loads, dst-* checkpoints) as

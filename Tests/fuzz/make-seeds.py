@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the committed seed corpus of the two fuzz targets (run from the repository root):
 Tests/fuzz/corpus/abi/*   call sequences for FuzzABI (encoding: Sources/FuzzABI/main.swift)
 Tests/fuzz/corpus/trace/* QEMU trace logs for FuzzTrace (2 config bytes + the log)

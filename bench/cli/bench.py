@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Throughput and peak RSS of `devstate report` against `grep -c vmstate_downtime`.
 
   bench.py DEVSTATE_BIN LOG ITERATIONS

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Throughput and peak RSS of `devstate report` on a large log, against `grep -c vmstate_downtime`.
 #
 #   bench/cli/bench.sh [SIZE_MB] [ITERATIONS]      default 1024 MB, 3 iterations (best kept)

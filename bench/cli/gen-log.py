@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write a large QEMU-style trace log for the devstate benchmark.
 
   gen-log.py SIZE_MB OUT

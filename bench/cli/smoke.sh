@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # One-iteration smoke of the benchmark on a small log (8 MB by default): the scripts run end to
 # end and print their figures. Not a performance test.
 set -euo pipefail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Record and query cost of three implementations, one per build of this file:
  *   -DBENCH_OURS      libdevstate (linked shared or static by the Makefile)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Device names with realistic lengths, from pc and q35 machines of QEMU 10.0 plus many-vCPU,
  * many-device VMs; a run of N entries cycles through them with growing instance ids. */
 #ifndef BENCH_NAMES_H

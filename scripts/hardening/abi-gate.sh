@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ABI gate: compares the staged libdevstate.so and its headers with the committed baselines
 # (abi/libdevstate.abi, abi/libdevstate-api.abi). Fails when
 #  - abidiff reports an incompatible change (exit status bit 8, ABIDIFF_ABI_INCOMPATIBLE_CHANGE)

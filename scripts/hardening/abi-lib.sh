@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by scripts/hardening/abi-gate.sh and update-abi-baseline.sh (source it).
 #
 # Two ABI descriptions, both written by abidw (Debian abigail-tools):

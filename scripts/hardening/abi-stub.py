@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes a C file that defines every DEVSTATE_API function of the given public headers with
 the header's own prototype (body: return 0).
 

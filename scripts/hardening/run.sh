@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Hardening checks of issue 6 (docs/hardening.md), run by scripts/run-tests.sh after
 # `make stage`. Each part prints "NAME: N passed, N failed"; the script ends with
 # "hardening: N passed, N failed" and exits non-zero if anything failed or could not run.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Regenerates the ABI baselines abi/libdevstate.abi and abi/libdevstate-api.abi from a staged
 # install (default build/stage; run `make stage` first), then shows what changed against the
 # previous baseline. Commit the new files together with the change that needed them, and

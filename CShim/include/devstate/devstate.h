@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * devstate.h - stable C ABI of DeviceStateTimes.
  *

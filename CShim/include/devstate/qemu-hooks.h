@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * devstate/qemu-hooks.h - what a patched QEMU calls.
  *
