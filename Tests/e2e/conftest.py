@@ -27,3 +27,13 @@ def qemu_img():
 def results():
     """Scenario results shared between tests (e.g. for the comparison)."""
     return {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The worst checkpoint deviation from the trace over the session."""
+    devs = h.CHECKPOINT_DEVIATIONS
+    if devs:
+        worst, label = max(devs)
+        terminalreporter.write_line(
+            f"downtime-checkpoints vs trace: worst difference {worst} us ({label}) "
+            f"over {len(devs)} checked lists; tolerance {h.CHECKPOINT_TOLERANCE_US} us")

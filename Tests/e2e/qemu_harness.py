@@ -305,9 +305,9 @@ def side_by_side(a_name, a, b_name, b, order):
     return "\n".join(rows)
 
 
-def migration_info_schema(qmp):
-    """Member names of query-migrate's return type and of its
-    device-state-times element type, in schema order, from query-qmp-schema
+def migration_info_schema(qmp, member="device-state-times"):
+    """Member names of query-migrate's return type and of the element type
+    of its list member `member`, in schema order, from query-qmp-schema
     (QMP's wire JSON orders object keys by hash, so the order is checked here)."""
     schema = {t["name"]: t for t in qmp.cmd("query-qmp-schema")}
     cmd = next(t for t in schema.values()
@@ -315,12 +315,192 @@ def migration_info_schema(qmp):
     info = schema[cmd["ret-type"]]
     members = [m["name"] for m in info["members"]]
     elem = []
-    dst = [m for m in info["members"] if m["name"] == "device-state-times"]
+    dst = [m for m in info["members"] if m["name"] == member]
     if dst:
         arr = schema[dst[0]["type"]]
         elem = [(m["name"], m["type"], "default" in m)
                 for m in schema[arr["element-type"]]["members"]]
     return members, elem
+
+
+# --- the whole downtime: iterable saves, loads, checkpoints (patch 0005) ----------
+
+# The members 0004 adds to MigrationInfo, after device-state-times
+WHOLE_DOWNTIME_MEMBERS = ["iterable-state-times", "device-load-times",
+                          "downtime-checkpoints"]
+NEW_MEMBERS = ["device-state-times"] + WHOLE_DOWNTIME_MEMBERS
+
+# Our checkpoint readings (QEMU_CLOCK_REALTIME, i.e. CLOCK_MONOTONIC) are
+# taken right before trace_vmstate_downtime_checkpoint() is called; the log
+# backend stamps its line with gettimeofday() first thing, before it formats
+# and writes it. Between the two lie one libdevstate record (well under a
+# microsecond once warm, a first allocation at the start of a run) and the
+# trace's state check, plus any preemption that hits that window; the two
+# clocks also drift apart by at most NTP's 500 ppm slew (< 10 us over the
+# ~20 ms a run lasts). A difference of two checkpoints carries two such
+# errors. 200 us leaves room for a preemption on this 2-core host that also
+# runs TCG vCPU threads, while still catching a reading taken at the wrong
+# place: a wrong origin is off by at least one device load, and the reading
+# taken after the trace call instead of before it was off by up to ~120 us
+# (the first line QEMU writes to its log is that slow).
+CHECKPOINT_TOLERANCE_US = 200
+
+# (worst deviation in us, label) of every check_checkpoints() call, printed
+# at the end of the session by conftest.py
+CHECKPOINT_DEVIATIONS = []
+
+# log backend line: TID@SECONDS.MICROS:event args
+_EVENT_RE = re.compile(
+    r"^(?P<tid>\d+)@(?P<sec>\d+)\.(?P<usec>\d{6}):"
+    r"vmstate_downtime_(?P<ev>save|load|checkpoint) (?P<args>.*?)\s*$")
+_SPAN_ARGS_RE = re.compile(
+    r"^type=(?P<type>\S+) idstr=(?P<idstr>.*) "
+    r"instance_id=(?P<iid>-?\d+) downtime=(?P<dt>-?\d+)$")
+
+
+def trace_events(lines):
+    """The vmstate_downtime_* lines of a log, in file order, as dicts:
+    {ev: save|load, tid, ts (us since the epoch), type, name, iid, dt} or
+    {ev: checkpoint, tid, ts, name}."""
+    out = []
+    for line in lines:
+        m = _EVENT_RE.match(line)
+        if not m:
+            continue
+        e = {"ev": m.group("ev"), "tid": int(m.group("tid")),
+             "ts": int(m.group("sec")) * 1000000 + int(m.group("usec"))}
+        if e["ev"] == "checkpoint":
+            e["name"] = m.group("args")
+        else:
+            a = _SPAN_ARGS_RE.match(m.group("args"))
+            if not a:
+                raise AssertionError(f"unparsed trace line: {line}")
+            e.update(type=a.group("type"), name=a.group("idstr"),
+                     iid=int(a.group("iid")) & 0xFFFFFFFF,  # printed with %d
+                     dt=int(a.group("dt")))
+        out.append(e)
+    return out
+
+
+def source_iterable_runs(events):
+    """The traced iterable switchover saves, one list per pass that reached
+    its src-iterable-saved checkpoint (the pass the library ends)."""
+    runs, cur = [], []
+    for e in events:
+        if e["ev"] == "save" and e["type"] == "iterable":
+            cur.append(e)
+        elif e["ev"] == "checkpoint" and e["name"] == "src-iterable-saved":
+            runs.append(cur)
+            cur = []
+    return runs
+
+
+def source_checkpoint_runs(events):
+    """The traced src-* checkpoints, one list per src-downtime-start ...
+    src-downtime-end; checkpoints outside such a span (savevm's) are not
+    part of any run."""
+    runs, cur = [], None
+    for e in events:
+        if e["ev"] != "checkpoint" or not e["name"].startswith("src-"):
+            continue
+        if e["name"] == "src-downtime-start":
+            cur = [e]
+        elif cur is not None:
+            cur.append(e)
+            if e["name"] == "src-downtime-end":
+                runs.append(cur)
+                cur = None
+    return runs
+
+
+def expected_iterable_times(run):
+    """iterable-state-times of a traced iterable run: time > 0, in order."""
+    return [{"name": e["name"], "instance-id": e["iid"], "save-time": e["dt"]}
+            for e in run if e["dt"] > 0]
+
+
+def expected_load_times(events):
+    """device-load-times of a destination's trace: every load with time > 0,
+    iterable: true on type=iterable lines. Returns (tid, entry) pairs."""
+    out = []
+    for e in events:
+        if e["ev"] != "load" or e["dt"] <= 0:
+            continue
+        entry = {"name": e["name"], "instance-id": e["iid"], "load-time": e["dt"]}
+        if e["type"] == "iterable":
+            entry["iterable"] = True
+        elif e["type"] != "non-iterable":
+            raise AssertionError(f"unknown load type {e['type']}")
+        out.append((e["tid"], entry))
+    return out
+
+
+def is_interleaving(got, tagged):
+    """True if `got` is `tagged`'s values in an order that keeps every
+    thread's own order: the library orders entries by when it recorded
+    them, the log by when it wrote them, and between two threads these can
+    differ. With one thread this is plain equality."""
+    threads = {}
+    for tid, v in tagged:
+        threads.setdefault(tid, []).append(v)
+    seqs = list(threads.values())
+    if len(got) != len(tagged):
+        return False
+    seen = set()
+    stack = [tuple(0 for _ in seqs)]
+    while stack:
+        pos = stack.pop()
+        if pos in seen:
+            continue
+        seen.add(pos)
+        k = sum(pos)
+        if k == len(got):
+            return True
+        for i, seq in enumerate(seqs):
+            if pos[i] < len(seq) and seq[pos[i]] == got[k]:
+                stack.append(pos[:i] + (pos[i] + 1,) + pos[i + 1:])
+    return False
+
+
+def check_checkpoints(got, traced, origin_ts, tol=CHECKPOINT_TOLERANCE_US):
+    """downtime-checkpoints against the traced checkpoints of the same run.
+
+    Same names, in the same order (per thread), and for each pair of
+    consecutive checkpoints the difference of our times within `tol` of the
+    difference of the trace's stamps; the first checkpoint's time within
+    `tol` of its stamp minus `origin_ts` (the trace's view of the origin).
+    Returns the worst deviation seen in us.
+    """
+    names = [c["name"] for c in got]
+    assert len(set(names)) == len(names), f"a checkpoint twice: {names}"
+    assert is_interleaving(names, [(e["tid"], e["name"]) for e in traced]), (
+        "downtime-checkpoints differ from the trace\n"
+        f"  got:    {names}\n  traced: {[e['name'] for e in traced]}")
+    stamp = {e["name"]: e["ts"] for e in traced}
+    for c in got:
+        assert isinstance(c["time"], int) and c["time"] >= 0, c
+        assert set(c) == {"name", "time"}, c
+    worst = abs(got[0]["time"] - (stamp[names[0]] - origin_ts))
+    assert worst <= tol, (
+        f"first checkpoint {names[0]} at {got[0]['time']} us, trace says "
+        f"{stamp[names[0]] - origin_ts} us after the origin")
+    for a, b in zip(got, got[1:]):
+        ours = b["time"] - a["time"]
+        theirs = stamp[b["name"]] - stamp[a["name"]]
+        dev = abs(ours - theirs)
+        assert dev <= tol, (
+            f"{a['name']} -> {b['name']}: {ours} us in query-migrate, "
+            f"{theirs} us in the trace (tolerance {tol} us)")
+        worst = max(worst, dev)
+    return worst
+
+
+def load_origin(events):
+    """The trace's view of a destination run's origin: the start of its
+    first device load (the line's stamp minus its downtime)."""
+    loads = [e for e in events if e["ev"] == "load"]
+    assert loads, "destination trace has no load"
+    return loads[0]["ts"] - loads[0]["dt"]
 
 
 def need_binary(env_name):

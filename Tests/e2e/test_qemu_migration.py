@@ -67,16 +67,106 @@ def check_times_match_trace(info, trace_run, with_handlers=False):
 
 
 def check_schema(qmp, ours):
-    """MigrationInfo's last member is the optional device-state-times list of
-    DeviceSaveStateTime {name, instance-id, save-time[, *handler]}."""
+    """Reference: MigrationInfo's last member is the optional
+    device-state-times list of DeviceSaveStateTime {name, instance-id,
+    save-time}. Ours: device-state-times (DeviceSaveStateTime with *handler)
+    is followed by iterable-state-times (the same element type),
+    device-load-times (DeviceLoadStateTime {name, instance-id, load-time,
+    *iterable}) and downtime-checkpoints (DowntimeCheckpoint {name, time}),
+    the last four members."""
     members, elem = h.migration_info_schema(qmp)
-    assert members and members[-1] == "device-state-times", \
-        f"device-state-times is not MigrationInfo's last member: {members[-3:]}"
-    want = [("name", "str", False), ("instance-id", "int", False),
+    save = [("name", "str", False), ("instance-id", "int", False),
             ("save-time", "int", False)]
-    if ours:
-        want.append(("handler", "bool", True))  # optional ("default" present)
-    assert elem == want, f"DeviceSaveStateTime members: {elem}"
+    if not ours:
+        assert members and members[-1] == "device-state-times", \
+            f"device-state-times is not MigrationInfo's last member: {members[-3:]}"
+        assert elem == save, f"DeviceSaveStateTime members: {elem}"
+        assert not set(h.WHOLE_DOWNTIME_MEMBERS) & set(members), members[-4:]
+        return
+    assert members[-4:] == h.NEW_MEMBERS, \
+        f"MigrationInfo does not end with {h.NEW_MEMBERS}: {members[-5:]}"
+    save.append(("handler", "bool", True))  # optional ("default" present)
+    assert elem == save, f"DeviceSaveStateTime members: {elem}"
+    want = {
+        "iterable-state-times": save,
+        "device-load-times": [("name", "str", False), ("instance-id", "int", False),
+                              ("load-time", "int", False), ("iterable", "bool", True)],
+        "downtime-checkpoints": [("name", "str", False), ("time", "int", False)],
+    }
+    for member, fields in want.items():
+        _, got = h.migration_info_schema(qmp, member)
+        assert got == fields, f"element members of {member}: {got}"
+
+
+def no_new_members(info):
+    """None of the four lists of our series is in a query-migrate reply."""
+    return not [m for m in h.NEW_MEMBERS if m in info]
+
+
+def check_source_whole_downtime(info, events, iterable_run, checkpoint_run, label):
+    """A completed source's iterable-state-times and downtime-checkpoints
+    against the trace: `iterable_run` / `checkpoint_run` are the index of the
+    traced run the reply must show, or None for "no such list"."""
+    assert info.get("status") == "completed", info
+    assert "device-load-times" not in info, "a source lists device loads"
+    iruns = h.source_iterable_runs(events)
+    want = h.expected_iterable_times(iruns[iterable_run]) if iterable_run is not None else []
+    if want:
+        got = info.get("iterable-state-times")
+        assert got == want, (
+            f"{label}: iterable-state-times differs from the trace\n"
+            f"  got:      {json.dumps(got)}\n  expected: {json.dumps(want)}")
+    else:
+        assert "iterable-state-times" not in info, \
+            f"{label}: iterable-state-times without a traced iterable save: {info}"
+    if checkpoint_run is None:
+        assert "downtime-checkpoints" not in info, \
+            f"{label}: downtime-checkpoints without a traced downtime: {info}"
+        return None
+    cps = info.get("downtime-checkpoints")
+    assert cps, f"{label}: no downtime-checkpoints in {sorted(info)}"
+    traced = h.source_checkpoint_runs(events)[checkpoint_run]
+    assert cps[0] == {"name": "src-downtime-start", "time": 0}, cps[0]
+    assert cps[-1]["name"] == "src-downtime-end", cps[-1]
+    worst = h.check_checkpoints(cps, traced, traced[0]["ts"])
+    h.CHECKPOINT_DEVIATIONS.append((worst, f"{label} source"))
+    log(f"[{label}] source: {len(cps)} checkpoints, worst difference to the trace "
+        f"{worst} us; iterable-state-times {json.dumps(info.get('iterable-state-times'))}")
+    return worst
+
+
+def check_destination_whole_downtime(info, events, label):
+    """A completed destination's device-load-times and downtime-checkpoints
+    equal its trace: every load with time > 0 (iterable: true exactly on
+    type=iterable lines) and every dst-* checkpoint."""
+    assert info.get("status") == "completed", info
+    assert "device-state-times" not in info and "iterable-state-times" not in info
+    loads = info.get("device-load-times")
+    assert loads, f"{label}: no device-load-times in {sorted(info)}"
+    tagged = h.expected_load_times(events)
+    for e in loads:
+        assert e["load-time"] > 0, e
+        assert set(e) <= {"name", "instance-id", "load-time", "iterable"}, e
+        assert e.get("iterable", True) is True, e
+    want = [v for _, v in tagged]
+    if len({t for t, _ in tagged}) == 1:
+        assert loads == want, (
+            f"{label}: device-load-times differs from the trace\n"
+            f"  got:      {json.dumps(loads)}\n  expected: {json.dumps(want)}")
+    else:  # loads of two threads (postcopy): each thread's order is kept
+        assert h.is_interleaving(loads, tagged), (
+            f"{label}: device-load-times is no interleaving of the threads' traces\n"
+            f"  got:      {json.dumps(loads)}\n  expected: {json.dumps(want)}")
+    traced = [e for e in events if e["ev"] == "checkpoint"]
+    assert traced and all(e["name"].startswith("dst-") for e in traced), traced
+    cps = info.get("downtime-checkpoints")
+    assert cps, f"{label}: no downtime-checkpoints in {sorted(info)}"
+    worst = h.check_checkpoints(cps, traced, h.load_origin(events))
+    h.CHECKPOINT_DEVIATIONS.append((worst, f"{label} destination"))
+    skipped = len([e for e in events if e["ev"] == "load" and e["dt"] <= 0])
+    log(f"[{label}] destination: {len(loads)} loads ({skipped} traced with 0 us "
+        f"left out), {len(cps)} checkpoints, worst difference to the trace {worst} us")
+    return worst
 
 
 def check_real_devices(config, times):
@@ -93,29 +183,49 @@ def start_vm(binary, config, workdir, name, **kw):
     return h.QemuVM(binary, config, workdir, name, **kw)
 
 
-def check_loads(binary, config, workdir, stream):
-    """migrate-incoming of `stream` into a second QEMU completes; the guest runs."""
+def wait_incoming(dst, seen=None, timeout=60):
+    """Polls the destination's query-migrate until a terminal status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = dst.qmp.cmd("query-migrate")
+        if seen is not None:
+            seen.append(info)
+        if info.get("status") in h.DONE_STATES:
+            return info
+        assert time.monotonic() < deadline, f"incoming migration hangs: {info}"
+        time.sleep(0.05)
+
+
+def check_loads(binary, config, workdir, stream, ours=True, label=None):
+    """migrate-incoming of `stream` into a second QEMU completes; the guest
+    runs. Ours: device-load-times and downtime-checkpoints equal the trace.
+    Returns the destination's raw query-migrate reply."""
     with start_vm(binary, config, workdir, "dst", incoming="defer") as dst:
         dst.qmp.cmd("migrate-incoming", uri=f"file:{stream}")
-        deadline = time.monotonic() + 60
-        while True:
-            info = dst.qmp.cmd("query-migrate")
-            if info.get("status") in h.DONE_STATES:
-                break
-            assert time.monotonic() < deadline, f"incoming migration hangs: {info}"
-            time.sleep(0.05)
+        seen = []
+        info = wait_incoming(dst, seen)
+        raw = dst.qmp.last_raw
         assert info["status"] == "completed", f"incoming migration: {info}"
         assert "device-state-times" not in info  # the destination saved nothing
+        leaked = [s for s in seen if s.get("status") != "completed" and not no_new_members(s)]
+        assert not leaked, f"destination lists while {leaked[0].get('status')}"
+        if ours:
+            check_destination_whole_downtime(info, h.trace_events(dst.trace_lines()),
+                                             label or f"{config} {os.path.basename(stream)}")
+        else:
+            assert not [m for m in h.WHOLE_DOWNTIME_MEMBERS if m in info], info
         dst.qmp.cmd("cont")
         time.sleep(0.5)
         st = dst.qmp.cmd("query-status")
         assert st["status"] == "running" and st["running"], st
         loads = [ln for ln in dst.trace_lines() if "vmstate_downtime_load" in ln]
         assert loads, "destination trace shows no device loaded"
+        return raw
 
 
 def run_scenario(binary, config, workdir, handlers=None, seen=None, ours=True):
-    """One migration to a file.
+    """One migration to a file; ours: the source's iterable-state-times and
+    downtime-checkpoints equal the trace.
 
     Returns (final query-migrate reply, its raw JSON line, traced run, stream path).
     """
@@ -131,6 +241,11 @@ def run_scenario(binary, config, workdir, handlers=None, seen=None, ours=True):
         raw = vm.qmp.last_raw
         runs = h.wait_trace_runs(vm, 1)
         assert len(runs) == 1, f"expected one traced non-iterable run, got {len(runs)}"
+        if ours:
+            check_source_whole_downtime(info, h.trace_events(vm.trace_lines()), 0, 0,
+                                        f"{config} migration")
+        else:
+            assert not [m for m in h.WHOLE_DOWNTIME_MEMBERS if m in info], info
         return info, raw, runs[0], stream
     finally:
         vm.kill()
@@ -152,7 +267,10 @@ def test_patched_lists_device_times_equal_to_trace(patched_bin, qemu_img, result
         f"skipped (no vmsd): {skipped}")
     assert not any(e.get("handler") for e in times)
     results[("patched", config)] = (info, trace_run)
-    check_loads(patched_bin, config, str(tmp_path), stream)
+    dst_raw = check_loads(patched_bin, config, str(tmp_path), stream,
+                          label=f"{config} migration")
+    log(f"[patched {config}] destination query-migrate reply, as sent by QEMU:")
+    log(dst_raw)
 
 
 def test_patched_semantics_active_second_run_cancel(patched_bin, tmp_path):
@@ -169,20 +287,26 @@ def test_patched_semantics_active_second_run_cancel(patched_bin, tmp_path):
             inflight = [s for s in seen if s.get("status") not in h.DONE_STATES]
             assert any(s.get("status") == "active" for s in inflight), \
                 f"run {n}: never saw status active: {[s.get('status') for s in seen]}"
-            leaked = [s for s in inflight if "device-state-times" in s]
-            assert not leaked, f"run {n}: device-state-times while {leaked[0]['status']}"
+            leaked = [s for s in inflight if not no_new_members(s)]
+            assert not leaked, f"run {n}: a list while {leaked[0]['status']}: " \
+                f"{[m for m in h.NEW_MEMBERS if m in leaked[0]]}"
             return info
+
+        def events():
+            return h.trace_events(vm.trace_lines())
 
         info1 = migrate(1)
         runs = h.wait_trace_runs(vm, 1)
         assert len(runs) == 1
         t1 = check_times_match_trace(info1, runs[0])
+        check_source_whole_downtime(info1, events(), 0, 0, "semantics run 1")
 
         q.cmd("cont")
         info2 = migrate(2)  # run 1's list must not show while run 2 is active
         runs = h.wait_trace_runs(vm, 2)
         assert len(runs) == 2, f"{len(runs)} traced runs after the second migration"
         t2 = check_times_match_trace(info2, runs[1])
+        check_source_whole_downtime(info2, events(), 1, 1, "semantics run 2")
         if h.expected_times(runs[0]) != h.expected_times(runs[1]):
             assert t2 != t1, "second migration still shows the first run's list"
         log(f"\n[semantics] run 1 total {sum(e['save-time'] for e in t1)} us, "
@@ -200,12 +324,29 @@ def test_patched_semantics_active_second_run_cancel(patched_bin, tmp_path):
         seen = []
         info3 = h.wait_migration(q, seen=seen)
         assert info3["status"] == "cancelled", info3
-        assert not [s for s in seen if "device-state-times" in s], seen
+        assert not [s for s in seen if not no_new_members(s)], seen
         time.sleep(0.2)
         again = q.cmd("query-migrate")
-        assert again["status"] == "cancelled" and "device-state-times" not in again
+        assert again["status"] == "cancelled" and no_new_members(again), again
         assert len(h.wait_trace_runs(vm, 3, timeout=1)) == 2, \
             "a cancelled migration must not have run the non-iterable save"
+
+        # a failed migration: the stream's reader goes away while it is
+        # active (1 MB of a ~2 MB stream at 1 MB/s)
+        if q.cmd("query-status")["status"] != "running":
+            q.cmd("cont")
+        q.cmd("migrate-set-parameters", **{"max-bandwidth": 1024 * 1024})
+        q.cmd("migrate", uri="exec:head -c 1000000 >/dev/null")
+        seen = []
+        info_f = h.wait_migration(q, seen=seen)
+        assert info_f["status"] == "failed", info_f
+        assert any(s.get("status") == "active" for s in seen), \
+            [s.get("status") for s in seen]
+        assert not [s for s in seen if not no_new_members(s)], seen
+        time.sleep(0.2)
+        again = q.cmd("query-migrate")
+        assert again["status"] == "failed" and no_new_members(again), again
+        log(f"[semantics] failed migration ({info_f.get('error-desc')}): no list")
 
         # and the next completed migration reports its own run
         q.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
@@ -215,6 +356,8 @@ def test_patched_semantics_active_second_run_cancel(patched_bin, tmp_path):
         runs = h.wait_trace_runs(vm, 3)
         assert len(runs) == 3
         check_times_match_trace(info4, runs[2])
+        assert len(h.source_checkpoint_runs(events())) == 3
+        check_source_whole_downtime(info4, events(), -1, -1, "semantics run 4")
 
 
 def test_patched_savevm_is_a_run(patched_bin, qemu_img, tmp_path):
@@ -232,13 +375,22 @@ def test_patched_savevm_is_a_run(patched_bin, qemu_img, tmp_path):
         assert len(runs) == 2, "savevm did not run the non-iterable save"
         info = q.cmd("query-migrate")
         check_times_match_trace(info, runs[1])
+        # savevm does the iterable switchover save (its own run) but passes
+        # no src-downtime-start: no checkpoints, not the migration's either
+        ev = h.trace_events(vm.trace_lines())
+        assert len(h.source_iterable_runs(ev)) == 2
+        assert len(h.source_checkpoint_runs(ev)) == 1
+        check_source_whole_downtime(info, ev, 1, None, "savevm")
         log(f"\n[savevm] query-migrate after savevm lists {len(info['device-state-times'])} "
-            f"entries of the savevm run")
+            f"entries of the savevm run, iterable-state-times "
+            f"{json.dumps(info.get('iterable-state-times'))}, no downtime-checkpoints")
 
 
 def test_patched_postcopy_switchover_is_a_run(patched_bin, tmp_path):
     """Postcopy saves devices at the switchover: that run is listed, but only
-    once the migration has completed (not while postcopy-active)."""
+    once the migration has completed (not while postcopy-active). The
+    destination's loads and checkpoints (dst-postcopy-bh-*) are listed once
+    its postcopy listen thread completed the incoming migration."""
     wd = str(tmp_path)
     sock = os.path.join(wd, "migrate.sock")
     with start_vm(patched_bin, "pc", wd, "dst", incoming="defer") as dst, \
@@ -250,24 +402,91 @@ def test_patched_postcopy_switchover_is_a_run(patched_bin, tmp_path):
         src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 256 * 1024})
         src.qmp.cmd("migrate", uri=f"unix:{sock}")
         deadline = time.monotonic() + 30
+        dst_seen = []
         while src.qmp.cmd("query-migrate").get("status") != "active":
             assert time.monotonic() < deadline, "migration never became active"
             time.sleep(0.02)
+        dst_seen.append(dst.qmp.cmd("query-migrate"))
         src.qmp.cmd("migrate-start-postcopy")
         src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
         seen = []
-        info = h.wait_migration(src.qmp, seen=seen)
+        while True:
+            info = src.qmp.cmd("query-migrate")
+            seen.append(info)
+            dst_seen.append(dst.qmp.cmd("query-migrate"))
+            if info.get("status") in h.DONE_STATES:
+                break
+            assert time.monotonic() < deadline + 90, f"migration did not finish: {info}"
+            time.sleep(0.02)
+        src_raw = src.qmp.last_raw
         statuses = [x.get("status") for x in seen]
+        assert info["status"] == "completed", info
         assert "postcopy-active" in statuses, statuses
         assert not [x for x in seen if x.get("status") != "completed"
-                    and "device-state-times" in x], "list shown before completion"
+                    and not no_new_members(x)], "list shown before completion"
         runs = h.wait_trace_runs(src, 1)
         assert len(runs) == 1, f"{len(runs)} traced runs"
         check_times_match_trace(info, runs[0])
+        src_ev = h.trace_events(src.trace_lines())
+        # one iterable pass, at the switchover: it saves only what cannot be
+        # postcopied (nothing here, so no list); ram's end comes later, untimed
+        assert len(h.source_iterable_runs(src_ev)) == 1
+        check_source_whole_downtime(info, src_ev, 0, 0, "postcopy")
+
+        dst_info = wait_incoming(dst, dst_seen)
+        dst_raw = dst.qmp.last_raw
+        dst_statuses = [x.get("status") for x in dst_seen]
+        assert "postcopy-active" in dst_statuses, dst_statuses
+        assert not [x for x in dst_seen if x.get("status") != "completed"
+                    and not no_new_members(x)], "destination list before completion"
+        dst_ev = h.trace_events(dst.trace_lines())
+        check_destination_whole_downtime(dst_info, dst_ev, "postcopy")
+        names = [c["name"] for c in dst_info["downtime-checkpoints"]]
+        assert [n for n in names if n.startswith("dst-postcopy-bh-")], names
+        tids = sorted({e["tid"] for e in dst_ev if e["ev"] == "load"})
         time.sleep(0.3)
         assert dst.qmp.cmd("query-status")["status"] == "running"
         log(f"\n[postcopy] statuses seen: {sorted(set(statuses))}; "
             f"{len(info['device-state-times'])} entries from the switchover run")
+        log(f"[postcopy] destination checkpoints {names}; loads traced by "
+            f"{len(tids)} thread(s)")
+        log("[postcopy] source query-migrate reply:")
+        log(src_raw)
+        log("[postcopy] destination query-migrate reply:")
+        log(dst_raw)
+
+
+def test_patched_failed_incoming_shows_nothing(patched_bin, tmp_path):
+    """A destination whose incoming migration fails part way (a truncated
+    stream) lists neither loads nor checkpoints, although it loaded devices."""
+    wd = str(tmp_path)
+    info, _, _, stream = run_scenario(patched_bin, "pc", wd)
+    data = open(stream, "rb").read()
+    # The stream ends with the device state, QEMU_VM_EOF (0), then
+    # QEMU_VM_VMDESCRIPTION (6), a be32 length and that much JSON. Cut 400
+    # bytes before the EOF marker: the early devices load, a later one fails.
+    eof = next((p for p in range(len(data) - 6, 0, -1)
+                if data[p:p + 2] == b"\x00\x06"
+                and int.from_bytes(data[p + 2:p + 6], "big") == len(data) - p - 6), None)
+    assert eof, "no vmdesc at the end of the stream"
+    cut = os.path.join(wd, "truncated.bin")
+    with open(cut, "wb") as f:
+        f.write(data[:eof - 400])
+    with start_vm(patched_bin, "pc", wd, "dst", incoming="defer") as dst:
+        dst.qmp.cmd("migrate-incoming", uri=f"file:{cut}", **{"exit-on-error": False})
+        seen = []
+        dinfo = wait_incoming(dst, seen)
+        assert dinfo["status"] == "failed", dinfo
+        assert not [x for x in seen if not no_new_members(x)], seen
+        time.sleep(0.2)
+        again = dst.qmp.cmd("query-migrate")
+        assert again["status"] == "failed" and no_new_members(again), again
+        ev = h.trace_events(dst.trace_lines())
+        loads = [e for e in ev if e["ev"] == "load"]
+        assert loads, "the truncated stream loaded nothing: cut too early"
+        assert not [e for e in ev if e["name"] == "dst-precopy-bh-vm-started"]
+        log(f"\n[failed incoming] {len(loads)} loads traced before "
+            f"'{dinfo.get('error-desc')}'; query-migrate lists nothing")
 
 
 def test_patched_background_snapshot_is_a_run(patched_bin, tmp_path):
@@ -285,8 +504,13 @@ def test_patched_background_snapshot_is_a_run(patched_bin, tmp_path):
         runs = h.wait_trace_runs(vm, 2)
         assert len(runs) == 2, "background snapshot did not run the non-iterable save"
         check_times_match_trace(info, runs[1])
+        # its own checkpoints; no iterable switchover save, so no list
+        ev = h.trace_events(vm.trace_lines())
+        assert len(h.source_iterable_runs(ev)) == 1
+        assert len(h.source_checkpoint_runs(ev)) == 2
+        check_source_whole_downtime(info, ev, None, 1, "background snapshot")
         assert q.cmd("query-status")["status"] == "running"  # the guest kept running
-    check_loads(patched_bin, "pc", wd, snap)
+    check_loads(patched_bin, "pc", wd, snap, label="background snapshot")
 
 
 def test_patched_handler_opt_in(patched_bin, qemu_img, tmp_path):
@@ -347,7 +571,7 @@ def test_reference_matches_patched(patched_bin, reference_bin, qemu_img, results
                                                    str(tmp_path / "ref"), ours=False)
     ref = check_times_match_trace(ref_info, ref_trace)
     check_real_devices(config, ref)
-    check_loads(reference_bin, config, str(tmp_path / "ref"), ref_stream)
+    check_loads(reference_bin, config, str(tmp_path / "ref"), ref_stream, ours=False)
 
     if ("patched", config) in results:
         pat_info, pat_trace = results[("patched", config)]
@@ -426,7 +650,7 @@ def test_series_passes_checkpatch():
         f"DEVSTATE_QEMU_SRC={src!r} has no scripts/checkpatch.pl (run scripts/qemu/e2e.sh)"
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     patches = sorted(glob.glob(os.path.join(repo, "Patches", "qemu-10.0", "*.patch")))
-    assert len(patches) >= 3, patches
+    assert len(patches) >= 5, patches
     for p in patches:
         r = subprocess.run(["perl", "scripts/checkpatch.pl", p], cwd=src,
                            capture_output=True, text=True)

@@ -90,11 +90,15 @@ ninja -j"$jobs" qemu-system-x86_64 > ninja.log 2>&1 ||
     { grep -B2 -A20 -m3 'error' ninja.log >&2 || tail -40 ninja.log >&2
       die "$variant: build failed (log: $dir/build/ninja.log)"; }
 [ -x "$binary" ] || die "$variant: $binary missing after build"
-if [ "$variant" = patched ]; then
-    ldd "$binary" | grep -q 'libdevstate\.so' || die "patched binary does not link libdevstate"
-else
-    ! ldd "$binary" | grep -q 'libdevstate' || die "reference binary links libdevstate"
-fi
+# ldd's output is matched in bash, not piped into grep -q: under pipefail a
+# grep that exits at the first match can kill ldd with SIGPIPE on a busy
+# host, and ldd then fails the check of a binary that is fine
+deps="$(ldd "$binary")" || die "$variant: ldd $binary failed"
+case "$variant:$deps" in
+    patched:*libdevstate.so*) ;;
+    patched:*) die "patched binary does not link libdevstate";;
+    *libdevstate*) die "$variant binary links libdevstate";;
+esac
 touch "$dir/.complete"
 ln -sfn "$dir" "$BUILD_ROOT/$variant"
 # keep one build per variant: drop stale ones

@@ -51,6 +51,17 @@ export DEVSTATE_QEMU_SRC="$PRISTINE_TREE"
 log "patched:   $DEVSTATE_QEMU_PATCHED"
 log "reference: $DEVSTATE_QEMU_REFERENCE"
 
+# The devstate CLI, for the report-from-QMP test (Tests/e2e/test_report_from_qmp.py).
+build_cli() {
+    if [ -z "${DEVSTATE_BIN:-}" ]; then
+        (cd "$DEVSTATE_REPO" && swift build --product devstate >&2)
+        DEVSTATE_BIN="$(cd "$DEVSTATE_REPO" && swift build --show-bin-path)/devstate"
+    fi
+    [ -x "$DEVSTATE_BIN" ] || die "devstate CLI missing at $DEVSTATE_BIN"
+    export DEVSTATE_BIN
+}
+phase "build devstate CLI" build_cli
+
 PY="${PYTHON:-python3}"
 if ! "$PY" -m pytest --version >/dev/null 2>&1; then
     log "pytest missing for $PY: installing it"
