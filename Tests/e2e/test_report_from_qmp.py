@@ -56,6 +56,10 @@ def migrate_pair(binary, workdir, config="q35"):
 def test_query_report_equals_trace_report(patched_bin, tmp_path):
     src, dst = migrate_pair(patched_bin, str(tmp_path))
     try:
+        # QEMU's QMP socket serves one client at a time: hand both over to devstate.
+        for vm in (src, dst):
+            vm.qmp.close()
+            vm.qmp = None
         live = devstate_json("query", src.qmp_path, dst.qmp_path)
         # The trace file is complete once QEMU has flushed it; quit first.
         src_log, dst_log = src.log_path, dst.log_path
