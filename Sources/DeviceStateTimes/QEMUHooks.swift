@@ -50,64 +50,23 @@ public func devstate_qemu_device_state_times(
 
 @c @implementation
 public func devstate_qapi_list_free(_ list: UnsafeMutablePointer<DeviceSaveStateTimeList>!) -> Int32 {
-    var node = list
-    while let current = node {
-        node = current.pointee.next
-        if let value = current.pointee.value {
-            devstate_shim_free(value.pointee.name)
-            devstate_shim_free(value)
-        }
-        devstate_shim_free(current)
-    }
-    return DEVSTATE_OK
+    freeQAPIList(list, next: { $0.pointee.next }, value: { $0.pointee.value },
+                 name: { $0.pointee.name })
 }
 
 extension Snapshot {
-    /// Builds the list front to back with malloc-family memory; on exhaustion frees what it
-    /// built and leaves *out untouched.
+    /// Every entry, as the 0.1.0 list: values carry our series' `handler` members after the
+    /// generator's three (devstate_qapi_entry_ext), which a reference-schema QEMU never reads.
     func makeQAPIList(_ out: UnsafeMutablePointer<UnsafeMutablePointer<DeviceSaveStateTimeList>?>) -> Int32 {
-        var head: UnsafeMutablePointer<DeviceSaveStateTimeList>?
-        var tail: UnsafeMutablePointer<DeviceSaveStateTimeList>?
-        for position in indices {
-            guard let node = makeQAPINode(record(at: position)) else {
-                _ = devstate_qapi_list_free(head)
-                return DEVSTATE_ERR_NOMEM
-            }
-            if let tail { tail.pointee.next = node } else { head = node }
-            tail = node
-        }
-        out.pointee = head
-        return DEVSTATE_OK
-    }
-
-    private func makeQAPINode(_ record: EntryRecord) -> UnsafeMutablePointer<DeviceSaveStateTimeList>? {
-        let bytes = name(of: record)
-        guard let rawNode = devstate_shim_calloc(1, MemoryLayout<DeviceSaveStateTimeList>.size) else {
-            return nil
-        }
-        guard let rawValue = devstate_shim_calloc(1, MemoryLayout<devstate_qapi_entry_ext>.size) else {
-            devstate_shim_free(rawNode)
-            return nil
-        }
-        guard let rawName = devstate_shim_malloc(bytes.count + 1) else {
-            devstate_shim_free(rawValue)
-            devstate_shim_free(rawNode)
-            return nil
-        }
-        let name = rawName.bindMemory(to: CChar.self, capacity: bytes.count + 1)
-        bytes.withMemoryRebound(to: CChar.self) { name.initialize(from: $0.baseAddress!, count: $0.count) }
-        name[bytes.count] = 0
-        let isHandler = record.flags == DEVSTATE_ENTRY_HANDLER
-        let value = rawValue.bindMemory(to: devstate_qapi_entry_ext.self, capacity: 1)
-        value.initialize(to: devstate_qapi_entry_ext(
-            base: DeviceSaveStateTime(name: name, instance_id: record.instanceID,
-                                      save_time: record.saveTime),
-            has_handler: isHandler, handler: isHandler))
-        let node = rawNode.bindMemory(to: DeviceSaveStateTimeList.self, capacity: 1)
-        node.initialize(to: DeviceSaveStateTimeList(
-            next: nil,
-            value: UnsafeMutableRawPointer(value).assumingMemoryBound(to: DeviceSaveStateTime.self)))
-        return node
+        buildList(out, include: { _ in true },
+                  nameOf: { (value: UnsafeMutablePointer<devstate_qapi_entry_ext>) in value.pointee.base.name },
+                  value: { (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
+            let isHandler = record.flags == DEVSTATE_ENTRY_HANDLER
+            return devstate_qapi_entry_ext(
+                base: DeviceSaveStateTime(name: name, instance_id: record.instanceID,
+                                          save_time: record.saveTime),
+                has_handler: isHandler, handler: isHandler)
+        })
     }
 }
 
@@ -224,7 +183,7 @@ public func devstate_qapi_checkpoint_list_free(
 }
 
 /// Frees a QAPI-shaped list: each node, its value and the value's name.
-private func freeQAPIList<Node, Value>(
+func freeQAPIList<Node, Value>(
     _ list: UnsafeMutablePointer<Node>?, next: (UnsafeMutablePointer<Node>) -> UnsafeMutablePointer<Node>?,
     value: (UnsafeMutablePointer<Node>) -> UnsafeMutablePointer<Value>?,
     name: (UnsafeMutablePointer<Value>) -> UnsafeMutablePointer<CChar>?
