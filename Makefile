@@ -28,7 +28,7 @@ LIB_OBJECTS := $(patsubst Sources/DeviceStateTimes/%,$(SCRATCH)/release/DeviceSt
 SHARED := $(BUILD)/lib/libdevstate.so.$(VERSION)
 STATIC := $(BUILD)/lib/libdevstate.a
 
-.PHONY: all lib deps install stage report demo test bench clean
+.PHONY: all lib deps install stage report demo test check bench clean
 all: lib
 
 # Debian packages the build and the tests need; installed only when missing.
@@ -93,6 +93,13 @@ demo: deps
 test: deps
 	$(MAKE) --no-print-directory stage
 	scripts/run-tests.sh
+
+# The edit-test loop: library build + stage, swift test (no TSan), the C tests linked shared,
+# the library checks. No QEMU builds or migrations, fuzzing or benchmarks (make test has them).
+# Same closing "total:" line. SWIFT_SCRATCH picks SwiftPM's scratch path for swift test.
+check: deps
+	$(MAKE) --no-print-directory stage
+	DEVSTATE_TESTS=quick scripts/run-tests.sh
 
 clean:
 	rm -rf $(BUILD) $(SCRATCH)

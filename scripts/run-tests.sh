@@ -2,8 +2,15 @@
 # SPDX-License-Identifier: MIT
 # Runs every test suite against the staged install (make stage) and closes with
 # "total: N passed, N failed". Exits non-zero if any suite failed or printed no count.
+# DEVSTATE_TESTS=quick (make check) runs the edit-test loop only: Swift tests (no TSan), the
+# C tests linked shared, the library checks; no QEMU builds or migrations, static/ASan C tests,
+# fuzzing or benchmarks. SWIFT_SCRATCH: SwiftPM's scratch path for the Swift tests (.build).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+MODE=${DEVSTATE_TESTS:-full}
+case "$MODE" in full|quick) ;; *) echo "DEVSTATE_TESTS is full or quick, not $MODE" >&2; exit 2;; esac
+full() { [ "$MODE" = full ]; }
+SWIFT_SCRATCH=${SWIFT_SCRATCH:-.build}
 
 STAGE=${STAGE:-$PWD/build/stage}
 OUT=build/tests
@@ -33,11 +40,14 @@ tally() {
     echo "$suite → $line"
 }
 
+# Wall time of every suite, printed at the end (CI's per-stage times).
+timings=()
 run_suite() { # name, command...
     local suite=$1; shift
-    local log="$OUT/$suite.log"
+    local log="$OUT/$suite.log" t=$SECONDS
     "$@" >"$log" 2>&1
     local status=$?
+    timings+=("$(printf '%-26s %5d s' "$suite" $((SECONDS - t)))")
     tally "$suite" "$log" "$status"
     [ "$status" -eq 0 ] || { echo "--- $suite failed, last lines:"; tail -n 30 "$log"; }
 }
@@ -46,10 +56,11 @@ run_suite() { # name, command...
 # NAME-swift-testing.xml beside it), not from the console: tests, failures, errors, skipped.
 swift_suite() { # name, swift test args...
     local suite=$1; shift
-    local log="$OUT/$suite.log" xml="$OUT/$suite.xml"
+    local log="$OUT/$suite.log" xml="$OUT/$suite.xml" t=$SECONDS
     rm -f "$xml" "${xml%.xml}-swift-testing.xml"
     swift test --xunit-output "$xml" "$@" >"$log" 2>&1
     local status=$?
+    timings+=("$(printf '%-26s %5d s' "$suite" $((SECONDS - t)))")
     python3 - "$xml" "${xml%.xml}-swift-testing.xml" "$suite" >>"$log" <<'PY'
 import sys, os, xml.etree.ElementTree as ET
 tests = failed = skipped = 0
@@ -70,21 +81,28 @@ PY
 }
 
 echo "== Swift unit tests"
-swift_suite swift
+swift_suite swift --scratch-path "$SWIFT_SCRATCH"
+if full; then
 echo "== Swift concurrency tests under ThreadSanitizer"
 swift_suite swift-tsan --sanitize=thread --scratch-path .build-tsan --filter Concurrency
 
-echo "== devstate CLI against a real stock QEMU 10.0 (bookworm-backports)"
-run_suite cli-stock-qemu env DEVSTATE_BIN="$(swift build --show-bin-path)/devstate" \
+echo "== QEMU builds: 10.0 and 10.2, patched, nolib, reference, unpatched, 0.1.0 compat (cached by content)"
+run_suite qemu-builds scripts/qemu/build-all.sh
+
+echo "== devstate CLI against real stock QEMUs: 10.0 (bookworm-backports) and 10.2 (built unpatched)"
+run_suite cli-stock-qemu env DEVSTATE_BIN="$(swift build --scratch-path "$SWIFT_SCRATCH" --show-bin-path)/devstate" \
     bash scripts/fixtures/e2e-stock-qemu.sh
 
-echo "== Patched QEMU 10.0: build both QEMUs, real migrations, reference comparison (Tests/e2e)"
-run_suite qemu-e2e scripts/qemu/e2e.sh
+echo "== Patched QEMU 10.0 and 10.2: real migrations, reference comparison, one library, 0.1.0 compat (Tests/e2e)"
+run_suite qemu-e2e env DEVSTATE_E2E_SKIP_DEPS=1 scripts/qemu/e2e.sh
+fi
 
-echo "== C tests: gcc -std=c11 and g++, shared (pkg-config devstate) and static (devstate-static)"
-for t in abi replay json stress alloc whole; do
+links="shared static"
+full || links=shared
+echo "== C tests: gcc -std=c11 and g++, linked $links (pkg-config devstate / devstate-static)"
+for t in abi replay json stress alloc whole layout; do
     for lang in c11 cxx; do
-        for link in shared static; do
+        for link in $links; do
             pc=devstate; [ $link = static ] && pc=devstate-static
             bin="$OUT/$t-$lang-$link"
             if [ $lang = c11 ]; then cc=(gcc -std=c11); else cc=(g++ -x c++ -std=c++17); fi
@@ -99,6 +117,7 @@ for t in abi replay json stress alloc whole; do
     done
 done
 
+if full; then
 echo "== C tests under AddressSanitizer with leak detection"
 for t in abi replay json stress whole; do
     bin="$OUT/$t-asan"
@@ -113,14 +132,20 @@ run_suite bench-smoke bash -c 'BENCH_SMOKE=1 bench/run.sh && test -s build/bench
     && echo "bench-smoke: 1 passed, 0 failed"'
 
 run_suite cli-bench-smoke bash -c 'bash bench/cli/smoke.sh && echo "cli-bench-smoke: 1 passed, 0 failed"'
+fi
 
 echo "== Library checks"
 run_suite library-checks scripts/check-library.sh "$STAGE"
 
+if full; then
 echo "== Hardening: fuzzing, valgrind, C ThreadSanitizer, RSS, ABI gate (docs/hardening.md)"
 run_suite hardening env STAGE="$STAGE" scripts/hardening/run.sh
+fi
 
 echo
+echo "== wall time per suite"
+printf '%s\n' "${timings[@]}"
+echo "all suites: $SECONDS s"
 if [ ${#broken[@]} -gt 0 ]; then echo "failing suites: ${broken[*]}"; fi
 echo "total: $total_passed passed, $total_failed failed, $total_skipped skipped"
 [ "$total_failed" -eq 0 ]

@@ -11,9 +11,18 @@ import Darwin
 ///
 /// Accepted shapes (after any prefix that ends in a non-word byte, such as a syslog header):
 ///
-///     [TID@SECONDS.MICROS:]vmstate_downtime_save type=TYPE idstr=IDSTR instance_id=N downtime=US
-///     [TID@SECONDS.MICROS:]vmstate_downtime_load type=TYPE idstr=IDSTR instance_id=N downtime=US
-///     [TID@SECONDS.MICROS:]vmstate_downtime_checkpoint NAME
+///     [STAMP]vmstate_downtime_save type=TYPE idstr=IDSTR instance_id=N downtime=US
+///     [STAMP]vmstate_downtime_load type=TYPE idstr=IDSTR instance_id=N downtime=US
+///     [STAMP]vmstate_downtime_checkpoint NAME
+///
+/// `STAMP` is what `-msg timestamp=on` puts before a trace line, in either of QEMU's two forms:
+///
+///     TID@SECONDS.MICROS:                  QEMU up to 10.0 (the log backend's own stamp)
+///     YYYY-MM-DDTHH:MM:SS[.FRACTION]Z␠     QEMU 10.1 and later (qemu_log's ISO 8601 UTC stamp,
+///                                          glib's g_date_time_format_iso8601; no thread id, and
+///                                          no fraction when it is zero)
+///
+/// Both give µs since the epoch. Without `-msg timestamp=on` both releases write the bare event.
 ///
 /// `TYPE` is `iterable` or `non-iterable`. `IDSTR` runs up to the last ` instance_id=`, so it may
 /// hold spaces. `instance_id` is printed by QEMU with `%d`, so ids above 2^31 show as negative
@@ -54,7 +63,7 @@ public enum LineParser {
         case unread
         /// Empty (the marker starts the line).
         case none
-        /// A valid `TID@SECONDS.MICROS:` stamp, in µs.
+        /// A valid stamp (`TID@SECONDS.MICROS:` or the ISO 8601 form and its space), in µs.
         case stamp(Int64)
     }
 
@@ -176,20 +185,110 @@ public enum LineParser {
             timeUS: UInt64(downtime), timestampUS: timestamp, line: lineNumber))
     }
 
-    /// `TID@SECONDS.MICROS:` exactly, as `-msg timestamp=on` writes it; µs since the epoch.
+    /// A whole stamp prefix as `-msg timestamp=on` writes it: `TID@SECONDS.MICROS:` (QEMU ≤ 10.0)
+    /// or `YYYY-MM-DDTHH:MM:SS[.FRACTION]Z ` (QEMU ≥ 10.1); µs since the epoch.
     @_spi(Testing) public static func parseStamp(_ text: String) -> Int64? {
         var copy = text
         return copy.withUTF8 { b in b.baseAddress.flatMap { parseStamp($0, count: b.count) } }
     }
 
-    /// `TID@SECONDS.MICROS:` exactly, as `-msg timestamp=on` writes it; µs since the epoch.
+    /// A whole stamp prefix as `-msg timestamp=on` writes it: `TID@SECONDS.MICROS:` (QEMU ≤ 10.0)
+    /// or `YYYY-MM-DDTHH:MM:SS[.FRACTION]Z ` (QEMU ≥ 10.1); µs since the epoch.
     @inline(__always)
     static func parseStamp(_ p: UnsafePointer<UInt8>, count: Int) -> Int64? {
-        guard count >= 5, p[count &- 1] == UInt8(ascii: ":"),
-              let (stamp, end) = readStamp(p, from: 0, limit: count), end == count &- 1 else {
+        guard count >= 5 else { return nil }
+        switch p[count &- 1] {
+        case UInt8(ascii: ":"):
+            guard let (stamp, end) = readStamp(p, from: 0, limit: count), end == count &- 1 else { return nil }
+            return stamp
+        case UInt8(ascii: " "):
+            guard let (stamp, end) = readISOStamp(p, from: 0, limit: count), end == count &- 1 else { return nil }
+            return stamp
+        default:
             return nil
         }
-        return stamp
+    }
+
+    /// Reads `YYYY-MM-DDTHH:MM:SS[.FRACTION](Z|±HH[[:]MM])` from `p[start..<limit]`, the stamp
+    /// QEMU 10.1+ writes before a log line with `-msg timestamp=on` (glib's
+    /// g_date_time_format_iso8601 of the UTC time: `Z`, and no fraction when it is zero).
+    /// FRACTION has 1 to 9 digits. Returns µs since the epoch and the index after the zone
+    /// (the caller checks the space there). Shared with `MarkerFinder.atLineStart`.
+    @inline(__always)
+    static func readISOStamp(_ p: UnsafePointer<UInt8>, from start: Int, limit: Int) -> (Int64, Int)? {
+        // The fixed part: 19 bytes, YYYY-MM-DDTHH:MM:SS.
+        guard limit &- start >= 20 else { return nil }
+        @inline(__always) func two(_ i: Int) -> Int64? {
+            let a = p[start &+ i], b = p[start &+ i &+ 1]
+            guard isDigit(a), isDigit(b) else { return nil }
+            return Int64(a &- 48) &* 10 &+ Int64(b &- 48)
+        }
+        guard p[start &+ 4] == UInt8(ascii: "-"), p[start &+ 7] == UInt8(ascii: "-"),
+              p[start &+ 10] == UInt8(ascii: "T"), p[start &+ 13] == UInt8(ascii: ":"),
+              p[start &+ 16] == UInt8(ascii: ":"),
+              let century = two(0), let yy = two(2), let month = two(5), let day = two(8),
+              let hour = two(11), let minute = two(14), let second = two(17) else { return nil }
+        let year = century &* 100 &+ yy
+        guard month >= 1, month <= 12, day >= 1, day <= daysIn(month: month, year: year),
+              hour <= 23, minute <= 59, second <= 60 else { return nil }
+        var i = start &+ 19
+        var micros: Int64 = 0
+        if p[i] == UInt8(ascii: ".") {
+            let fractionStart = i &+ 1
+            let fractionEnd = digitsEnd(p, from: fractionStart, limit: limit)
+            var digits = fractionEnd &- fractionStart
+            guard digits > 0, digits <= 9 else { return nil }
+            micros = decimal(p, fractionStart, fractionEnd)
+            while digits < 6 { micros &*= 10; digits &+= 1 }
+            while digits > 6 { micros /= 10; digits &-= 1 }
+            i = fractionEnd
+        }
+        // The zone: Z, or an offset from UTC (+HH, +HH:MM, +HHMM) that is taken off.
+        guard i < limit else { return nil }
+        var offsetSeconds: Int64 = 0
+        switch p[i] {
+        case UInt8(ascii: "Z"):
+            i &+= 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            let sign: Int64 = p[i] == UInt8(ascii: "+") ? 1 : -1
+            i &+= 1
+            guard limit &- i >= 2, isDigit(p[i]), isDigit(p[i &+ 1]) else { return nil }
+            let hh = decimal(p, i, i &+ 2)
+            i &+= 2
+            var mm: Int64 = 0
+            if i < limit, p[i] == UInt8(ascii: ":") { i &+= 1 }
+            if limit &- i >= 2, isDigit(p[i]), isDigit(p[i &+ 1]) {
+                mm = decimal(p, i, i &+ 2)
+                i &+= 2
+            }
+            guard hh <= 23, mm <= 59 else { return nil }
+            offsetSeconds = sign &* (hh &* 3600 &+ mm &* 60)
+        default:
+            return nil
+        }
+        let seconds = daysFromCivil(year: year, month: month, day: day) &* 86_400
+            &+ hour &* 3600 &+ minute &* 60 &+ second &- offsetSeconds
+        return (seconds &* 1_000_000 &+ micros, i)
+    }
+
+    /// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's days_from_civil).
+    @inline(__always)
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year &- 1 : year
+        let era = (y >= 0 ? y : y &- 399) / 400
+        let yoe = y &- era &* 400
+        let doy = (153 &* (month > 2 ? month &- 3 : month &+ 9) &+ 2) / 5 &+ day &- 1
+        let doe = yoe &* 365 &+ yoe / 4 &- yoe / 100 &+ doy
+        return era &* 146_097 &+ doe &- 719_468
+    }
+
+    @inline(__always)
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     /// Reads `TID@SECONDS.MICROS` from `p[start..<limit]`: one or more TID digits, 1 to 12

@@ -22,8 +22,9 @@ enum MarkerFinder {
             && base[at &+ 16] == UInt8(ascii: "_")
     }
 
-    /// When the line starting at `start` is `[TID@SECONDS.MICROS:]vmstate_downtime_…`: the
-    /// marker's offset and the stamp (µs), read in the same pass (`LineParser.readStamp`).
+    /// When the line starting at `start` is `[STAMP]vmstate_downtime_…` (STAMP: `TID@SECONDS.MICROS:`
+    /// of QEMU ≤ 10.0 or `YYYY-MM-DDTHH:MM:SS[.F]Z ` of QEMU ≥ 10.1): the marker's offset and the
+    /// stamp (µs), read in the same pass (`LineParser.readStamp`, `readISOStamp`).
     /// With `readStamp` false only the prefix's end is found; the parser reads the stamp.
     @inline(__always)
     static func atLineStart(_ base: UnsafePointer<UInt8>, _ start: Int, _ to: Int,
@@ -33,18 +34,32 @@ enum MarkerFinder {
         var stamp: Int64? = nil
         if i < limit, LineParser.isDigit(base[i]) {
             if readStamp {
-                guard let (value, end) = LineParser.readStamp(base, from: i, limit: limit) else { return nil }
-                stamp = value
-                i = end
+                if let (value, end) = LineParser.readStamp(base, from: i, limit: limit),
+                   end < limit, base[end] == UInt8(ascii: ":") {
+                    stamp = value
+                    i = end &+ 1
+                } else if let (value, end) = LineParser.readISOStamp(base, from: i, limit: limit),
+                          end < limit, base[end] == UInt8(ascii: " ") {
+                    stamp = value
+                    i = end &+ 1
+                } else {
+                    return nil
+                }
             } else {
                 while i < limit {
                     let b = base[i]
                     guard LineParser.isDigit(b) || b == UInt8(ascii: "@") || b == UInt8(ascii: ".") else { break }
                     i &+= 1
                 }
+                if i < limit, base[i] == UInt8(ascii: "-") {
+                    // The ISO 8601 form: up to its space (the parser checks it).
+                    while i < limit, base[i] != UInt8(ascii: " ") { i &+= 1 }
+                    guard i < limit else { return nil }
+                } else {
+                    guard i < limit, base[i] == UInt8(ascii: ":") else { return nil }
+                }
+                i &+= 1
             }
-            guard i < limit, base[i] == UInt8(ascii: ":") else { return nil }
-            i &+= 1
         }
         guard i &+ 17 <= to, isMarker(base, at: i, head0, head1) else { return nil }
         return (i, stamp)

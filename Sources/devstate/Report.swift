@@ -3,7 +3,15 @@ import ArgumentParser
 import DevstateTrace
 import Foundation
 
-/// The trace logs shipped under Tests/Fixtures/qemu-10.0.
+/// The QEMU release whose shipped trace logs (Tests/Fixtures/qemu-RELEASE) are rendered.
+enum FixtureRelease: String, ExpressibleByArgument, CaseIterable {
+    /// Stock 10.0.x from Debian bookworm-backports (`TID@SECONDS.MICROS:` stamps).
+    case v10_0 = "10.0"
+    /// Stock 10.2.x built from Debian's source (ISO 8601 stamps).
+    case v10_2 = "10.2"
+}
+
+/// The trace logs shipped under Tests/Fixtures/qemu-RELEASE.
 enum Fixture: String, ExpressibleByArgument, CaseIterable {
     /// pc and q35.
     case all
@@ -16,13 +24,14 @@ enum Fixture: String, ExpressibleByArgument, CaseIterable {
 
     var names: [String] { self == .all ? [Self.pc.rawValue, Self.q35.rawValue] : [rawValue] }
 
-    /// Where they are: $DEVSTATE_FIXTURES, else Tests/Fixtures/qemu-10.0 in the source tree this
-    /// binary was built from (found from this file's path at compile time).
-    static var directory: String {
+    /// Where they are: $DEVSTATE_FIXTURES (the release's directory), else
+    /// Tests/Fixtures/qemu-RELEASE in the source tree this binary was built from (found from this
+    /// file's path at compile time).
+    static func directory(_ release: FixtureRelease) -> String {
         if let dir = ProcessInfo.processInfo.environment["DEVSTATE_FIXTURES"], !dir.isEmpty { return dir }
         let here = URL(fileURLWithPath: #filePath)
         return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tests/Fixtures/qemu-10.0").path
+            .appendingPathComponent("Tests/Fixtures/qemu-\(release.rawValue)").path
     }
 }
 
@@ -64,6 +73,10 @@ struct Report: ParsableCommand {
 
     @Option(help: "Built-in fixture to render when no log is given; all means pc and q35.")
     var fixture: Fixture = .all
+
+    @Option(help: ArgumentHelp("QEMU release of the built-in fixtures: 10.0 (Debian's package) or 10.2 (built from Debian's source), both stock.",
+                               valueName: "release"))
+    var release: FixtureRelease = .v10_0
 
     @OptionGroup var output: OutputOptions
 
@@ -152,15 +165,16 @@ struct Report: ParsableCommand {
             return [ReportGroup(source: source.map { ReportInput(path: $0, name: name($0), role: .source) },
                                 destination: destination.map { ReportInput(path: $0, name: name($0), role: .destination) })]
         }
-        let dir = Fixture.directory
+        let dir = Fixture.directory(release)
+        let shown = "fixtures/qemu-\(release.rawValue)"
         return try fixture.names.map { name in
             let s = dir + "/\(name)-source.log", d = dir + "/\(name)-destination.log"
             guard FileManager.default.fileExists(atPath: s), FileManager.default.fileExists(atPath: d) else {
-                throw ValidationError("built-in fixture \(name) not found under \(dir) (set DEVSTATE_FIXTURES to Tests/Fixtures/qemu-10.0 of a checkout)")
+                throw ValidationError("built-in fixture \(name) not found under \(dir) (set DEVSTATE_FIXTURES to Tests/Fixtures/qemu-\(release.rawValue) of a checkout)")
             }
             return ReportGroup(
-                source: ReportInput(path: s, name: "fixtures/qemu-10.0/\(name)-source.log", role: .source),
-                destination: ReportInput(path: d, name: "fixtures/qemu-10.0/\(name)-destination.log", role: .destination))
+                source: ReportInput(path: s, name: "\(shown)/\(name)-source.log", role: .source),
+                destination: ReportInput(path: d, name: "\(shown)/\(name)-destination.log", role: .destination))
         }
     }
 

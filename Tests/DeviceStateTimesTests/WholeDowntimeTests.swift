@@ -2,6 +2,7 @@
 import CShim
 import DeviceStateTimes
 import Dispatch
+import Foundation
 import Testing
 
 /// 0.2.0: iterable entries, checkpoints and the run's origin, from Swift and through the
@@ -79,91 +80,73 @@ import Testing
 /// asserts that some queries saw an open run (refused) and some an ended one (a full list),
 /// so it proves an overlap rather than two threads that happened to run one after the other.
 @Suite struct WholeDowntimeConcurrencyTests {
-    static let runs = 300
     static let loads = 40
 
     @Test func queriesOverlapOpenAndEndedRunsOfTheIncomingList() {
         let list = DEVSTATE_QEMU_LIST_INCOMING
-        let barrier = Barrier(parties: 2)
         let sawOpen = Counter(), sawEnded = Counter(), torn = Counter(), odd = Counter()
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            barrier.arriveAndWait()
-            if worker == 0 {
-                for run in 0..<Self.runs {
-                    devstate_qemu_begin(list)
-                    var clock = Int64(run) * 1_000_000
-                    for index in 0..<Self.loads {
-                        devstate_qemu_record_in(list, "dev-\(index)", UInt32(index), clock, clock + 5,
-                                                index == 0 ? DEVSTATE_ENTRY_ITERABLE : DEVSTATE_ENTRY_VMSD)
-                        clock += 5
-                    }
-                    devstate_qemu_checkpoint(list, "dst-precopy-loadvm-completed", clock)
-                    devstate_qemu_end(list)
+        let readerDone = Counter()
+        // The writer keeps running incoming migrations until the reader has seen both an open
+        // and an ended run (however the two threads get scheduled), bounded by maxRuns.
+        let finished = onTwoThreads(writer: {
+            var run = 0
+            while readerDone.value == 0 && run < Self.maxRuns {
+                devstate_qemu_begin(list)
+                var clock = Int64(run) * 1_000_000
+                for index in 0..<Self.loads {
+                    devstate_qemu_record_in(list, "dev-\(index)", UInt32(index), clock, clock + 5,
+                                            index == 0 ? DEVSTATE_ENTRY_ITERABLE : DEVSTATE_ENTRY_VMSD)
+                    clock += 5
                 }
-            } else {
-                // Query until the writer is done; bounded by its runs, and by a cap on attempts.
-                for _ in 0..<200_000 {
-                    var times: UnsafeMutablePointer<devstate_qapi_time_list>?
-                    var marks: UnsafeMutablePointer<devstate_qapi_checkpoint_list>?
-                    let status = devstate_qemu_times(list, &times)
-                    switch status {
-                    case DEVSTATE_ERR_NO_RUN: sawOpen.add()
-                    case DEVSTATE_OK:
-                        sawEnded.add()
-                        var count = 0
-                        var node = times
-                        while let current = node { count += 1; node = current.pointee.next }
-                        if count != Self.loads { torn.add() }
-                        if devstate_qemu_checkpoints(list, &marks) == DEVSTATE_OK,
-                           let first = marks?.pointee.value?.pointee,
-                           first.time_us != UInt64(Self.loads * 5) {
-                            // The checkpoint's offset is counted from the run's first load.
-                            torn.add()
-                        }
-                    case DEVSTATE_ERR_EMPTY: break
-                    default: odd.add()
-                    }
-                    devstate_qapi_time_list_free(times)
-                    devstate_qapi_checkpoint_list_free(marks)
-                    if sawEnded.value > 0, sawOpen.value > 0, isDone(list) { break }
-                }
+                devstate_qemu_checkpoint(list, "dst-precopy-loadvm-completed", clock)
+                devstate_qemu_end(list)
+                run += 1
             }
-        }
+        }, reader: {
+            defer { readerDone.add() }
+            for _ in 0..<Self.maxQueries {
+                var times: UnsafeMutablePointer<devstate_qapi_time_list>?
+                var marks: UnsafeMutablePointer<devstate_qapi_checkpoint_list>?
+                let status = devstate_qemu_times(list, &times)
+                switch status {
+                case DEVSTATE_ERR_NO_RUN: sawOpen.add()
+                case DEVSTATE_OK:
+                    sawEnded.add()
+                    var count = 0
+                    var node = times
+                    while let current = node { count += 1; node = current.pointee.next }
+                    if count != Self.loads { torn.add() }
+                    if devstate_qemu_checkpoints(list, &marks) == DEVSTATE_OK,
+                       let first = marks?.pointee.value?.pointee,
+                       first.time_us != UInt64(Self.loads * 5) {
+                        // The checkpoint's offset is counted from the run's first load.
+                        torn.add()
+                    }
+                case DEVSTATE_ERR_EMPTY: break
+                default: odd.add()
+                }
+                devstate_qapi_time_list_free(times)
+                devstate_qapi_checkpoint_list_free(marks)
+                if sawEnded.value >= 10, sawOpen.value >= 10 { break }
+            }
+        })
+        #expect(finished, "the two threads did not finish within 120 s")
         #expect(torn.value == 0 && odd.value == 0)
         #expect(sawOpen.value > 0, "no query overlapped an open run")
         #expect(sawEnded.value > 0, "no query saw an ended run")
     }
 
-    /// The writer's last run has ended.
-    private func isDone(_ list: UInt32) -> Bool {
-        var info = devstate_snapshot_info()
-        var snapshot: OpaquePointer?
-        guard devstate_snapshot_take(devstate_qemu_recorder(list), &snapshot) == DEVSTATE_OK else { return false }
-        defer { devstate_snapshot_free(snapshot) }
-        devstate_snapshot_get_info(snapshot, &info)
-        return info.complete == 1 && info.run >= UInt64(Self.runs)
-    }
-}
+    static let maxRuns = 200_000
+    static let maxQueries = 5_000_000
 
-/// Starts threads together: each waits until all have arrived.
-final class Barrier: @unchecked Sendable {
-    private let lock = devstate_shim_lock_new()!
-    private var arrived = 0
-    private let parties: Int
-
-    init(parties: Int) { self.parties = parties }
-
-    func arriveAndWait() {
-        devstate_shim_lock_acquire(lock)
-        arrived += 1
-        devstate_shim_lock_release(lock)
-        // Bounded: if the pool runs fewer threads than parties, go on rather than deadlock
-        // (the test's overlap assertions then say whether the threads overlapped).
-        for _ in 0..<50_000_000 {
-            devstate_shim_lock_acquire(lock)
-            let all = arrived >= parties
-            devstate_shim_lock_release(lock)
-            if all { return }
+    /// Runs both closures on two threads of their own (not a pool that may run them one after
+    /// the other) and waits, bounded, for both.
+    private func onTwoThreads(writer: @escaping @Sendable () -> Void,
+                              reader: @escaping @Sendable () -> Void) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        for body in [writer, reader] {
+            Thread.detachNewThread { body(); done.signal() }
         }
+        return (0..<2).allSatisfy { _ in done.wait(timeout: .now() + 120) == .success }
     }
 }

@@ -55,6 +55,14 @@ func devstateBinary() -> String? {
         // Also as the default subcommand.
         let bare = try devstate([])
         #expect(bare.status == 0 && bare.out == r.out)
+        // The 10.2 captures (ISO 8601 stamps): the same runs, with phases.
+        let ten2 = try devstate(["report", "--release", "10.2"])
+        #expect(ten2.status == 0, "\(ten2.err)")
+        #expect(ten2.out.contains("fixtures/qemu-10.2/pc-source.log run 1"))
+        #expect(ten2.out.contains("fixtures/qemu-10.2/q35-source.log run 1"))
+        #expect(ten2.out.contains("── Run 3") && !ten2.out.contains("── Run 4"))
+        #expect(ten2.out.contains("0000:00:03.0/e1000e"))
+        #expect(ten2.out.components(separatedBy: "Source phases").count - 1 == 3)
     }
 
     @Test func helpCoversEveryOption() throws {
@@ -62,7 +70,7 @@ func devstateBinary() -> String? {
         #expect(r.status == 0)
         for option in ["--source", "--destination", "--fixture", "--format", "--pretty", "--plot ",
                        "--plot-top", "--plot-runs", "--top", "--all", "--run", "--width", "--no-vmsd",
-                       "--show-malformed", "--summary", "--qmp", "Exit status", "6 = PARTIAL"] {
+                       "--show-malformed", "--summary", "--qmp", "--release", "Exit status", "6 = PARTIAL"] {
             #expect(flat(r.out).contains(option), "report --help lacks \(option)")
         }
         let q = try devstate(["query", "--help"])
@@ -124,20 +132,21 @@ func devstateBinary() -> String? {
 
     /// The default table: per run the phases, the 10 longest devices and how many more there
     /// are, and by type only the types with several devices. --all gives every row.
-    @Test func defaultTableIsConciseAndAllIsComplete() throws {
-        let short = try devstate(["report"])
-        let all = try devstate(["report", "--all"])
+    @Test(arguments: Fixtures.releases)
+    func defaultTableIsConciseAndAllIsComplete(_ release: String) throws {
+        let short = try devstate(["report", "--release", release])
+        let all = try devstate(["report", "--release", release, "--all"])
         #expect(short.status == 0 && all.status == 0, "\(short.err) \(all.err)")
         let runs = short.out.components(separatedBy: "── Run ").dropFirst()
         let fullRuns = all.out.components(separatedBy: "── Run ").dropFirst()
         #expect(runs.count == 3 && fullRuns.count == 3)
         // Independent counts from the logs: pc runs 1 and 2 (split at the iterable ram save),
         // q35 run 1 with its destination.
-        let pc = try Fixtures.deviceLines("pc-source.log")
-        let start2 = try #require(pc.indices.filter { pc[$0].type == "iterable" }.last)
-        let pcDestination = try Fixtures.deviceLines("pc-destination.log")
-        let q35 = try Fixtures.deviceLines("q35-source.log")
-        let q35Destination = try Fixtures.deviceLines("q35-destination.log")
+        let pc = try Fixtures.deviceLines("pc-source.log", release: release)
+        let start2 = try #require(pc.indices.filter { pc[$0].type == "iterable" && pc[$0].idstr == "ram" }.last)
+        let pcDestination = try Fixtures.deviceLines("pc-destination.log", release: release)
+        let q35 = try Fixtures.deviceLines("q35-source.log", release: release)
+        let q35Destination = try Fixtures.deviceLines("q35-destination.log", release: release)
         func key(_ l: Fixtures.Line) -> String { "\(l.idstr)#\(l.instance)/\(l.type)" }
         func rows(_ source: ArraySlice<Fixtures.Line>, _ destination: [Fixtures.Line]) -> Int {
             source.count + Set(destination.map(key)).subtracting(source.map(key)).count
@@ -161,7 +170,7 @@ func devstateBinary() -> String? {
         }
         #expect(short.out.split(separator: "\n").count < 150)
         // The same choice from --top, and --all with --top is bad usage.
-        let top3 = try devstate(["report", "--fixture", "q35", "--top", "3"])
+        let top3 = try devstate(["report", "--release", release, "--fixture", "q35", "--top", "3"])
         #expect(top3.out.contains("more devices (--all)"))
         #expect(try devstate(["report", "--all", "--top", "3"]).status == 64)
     }
@@ -200,6 +209,12 @@ func devstateBinary() -> String? {
         let notimestamp = try devstate(["report", "--fixture", "pc-notimestamp"])
         #expect(notimestamp.status == 0)
         #expect(notimestamp.out.contains("fixtures/qemu-10.0/pc-notimestamp-source.log run 1"))
+        let notimestamp2 = try devstate(["report", "--release", "10.2", "--fixture", "pc-notimestamp"])
+        #expect(notimestamp2.status == 0)
+        #expect(notimestamp2.out.contains("fixtures/qemu-10.2/pc-notimestamp-source.log run 1"))
+        let release = try devstate(["report", "--release", "10.1"])
+        #expect(release.status == 64)
+        #expect(flat(release.err).contains("10.2"))
     }
 
     /// A QEMU that does not answer query-qmp-schema: the series is judged from the members.

@@ -10,6 +10,20 @@ import Testing
             timeUS: 11287, timestampUS: 1_795_769_724_034_203, line: 7))))
     }
 
+    /// QEMU 10.1+ puts qemu_log's ISO 8601 UTC stamp and a space before the event (no thread id).
+    @Test func saveAndCheckpointWithISOTimestamp() {
+        let r = LineParser.parse("2026-11-27T21:45:12.034203Z vmstate_downtime_save type=non-iterable idstr=0000:00:03.0/e1000e instance_id=0 downtime=11287", line: 3)
+        #expect(r == .event(.device(.save, DeviceTime(
+            idstr: Array("0000:00:03.0/e1000e".utf8), instanceID: 0, section: .nonIterable,
+            timeUS: 11287, timestampUS: 1_795_815_912_034_203, line: 3))))
+        #expect(LineParser.parse("2026-11-27T21:45:12Z vmstate_downtime_checkpoint src-vm-stopped")
+            == .event(.checkpoint(Checkpoint(name: "src-vm-stopped", timestampUS: 1_795_815_912_000_000))))
+        // A stamp glued to the event is garbled text, as with the 10.0 form.
+        guard case .malformed = LineParser.parse("2026-11-27T21:45:12.034203Zvmstate_downtime_checkpoint src-vm-stopped") else {
+            Issue.record("accepted a glued stamp"); return
+        }
+    }
+
     @Test func loadWithoutTimestamp() {
         let r = LineParser.parse("vmstate_downtime_load type=iterable idstr=ram instance_id=0 downtime=33")
         guard case .event(.device(.load, let d)) = r else { Issue.record("\(r)"); return }

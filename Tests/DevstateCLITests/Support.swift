@@ -2,17 +2,23 @@
 import DevstateTrace
 import Foundation
 
-/// The committed real QEMU 10.0 captures.
+/// The committed real captures of stock QEMU, one directory per release (Tests/Fixtures/qemu-RELEASE):
+/// 10.0 (Debian's package, `TID@SECONDS.MICROS:` stamps) and 10.2 (built from Debian's source,
+/// ISO 8601 stamps). Every name takes the release; the default is 10.0.
 enum Fixtures {
-    static let directory: String = {
+    static let releases = ["10.0", "10.2"]
+
+    static let root: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/qemu-10.0").path
+            .appendingPathComponent("Fixtures").path
     }()
 
-    static func path(_ name: String) -> String { directory + "/" + name }
+    static func directory(_ release: String = "10.0") -> String { root + "/qemu-" + release }
 
-    static func text(_ name: String) throws -> String {
-        try String(contentsOfFile: path(name), encoding: .utf8)
+    static func path(_ name: String, release: String = "10.0") -> String { directory(release) + "/" + name }
+
+    static func text(_ name: String, release: String = "10.0") throws -> String {
+        try String(contentsOfFile: path(name, release: release), encoding: .utf8)
     }
 
     /// An independent reading of a fixture (plain string splitting, no shared code): the
@@ -25,8 +31,8 @@ enum Fixtures {
         var downtime: UInt64
     }
 
-    static func deviceLines(_ name: String) throws -> [Line] {
-        try text(name).split(separator: "\n").compactMap { raw -> Line? in
+    static func deviceLines(_ name: String, release: String = "10.0") throws -> [Line] {
+        try text(name, release: release).split(separator: "\n").compactMap { raw -> Line? in
             guard let r = raw.range(of: "vmstate_downtime_") else { return nil }
             let body = raw[r.upperBound...]
             let fields = body.split(separator: " ")
@@ -38,16 +44,39 @@ enum Fixtures {
         }
     }
 
-    static func checkpointLines(_ name: String) throws -> [(name: String, micros: Int64?)] {
-        try text(name).split(separator: "\n").compactMap { raw in
+    /// The checkpoint lines in order, with their stamp in µs since the epoch (nil without one).
+    static func checkpointLines(_ name: String, release: String = "10.0") throws -> [(name: String, micros: Int64?)] {
+        try text(name, release: release).split(separator: "\n").compactMap { raw in
             guard let r = raw.range(of: "vmstate_downtime_checkpoint ") else { return nil }
-            var micros: Int64? = nil
-            if let at = raw.firstIndex(of: "@"), let colon = raw.firstIndex(of: ":") {
-                let stamp = raw[raw.index(after: at)..<colon].split(separator: ".")
-                micros = Int64(stamp[0])! * 1_000_000 + Int64(stamp[1])!
-            }
-            return (String(raw[r.upperBound...]), micros)
+            return (String(raw[r.upperBound...]), stampMicros(String(raw[..<r.lowerBound])))
         }
+    }
+
+    /// The stamp before an event, read independently of the parser: `TID@SECONDS.MICROS:`
+    /// (QEMU 10.0) or `YYYY-MM-DDTHH:MM:SS[.MICROS]Z ` (QEMU 10.2, UTC; timegm for the date).
+    static func stampMicros(_ prefix: String) -> Int64? {
+        if prefix.isEmpty { return nil }
+        if prefix.hasSuffix(":"), let at = prefix.firstIndex(of: "@") {
+            let stamp = prefix[prefix.index(after: at)..<prefix.index(before: prefix.endIndex)].split(separator: ".")
+            return Int64(stamp[0])! * 1_000_000 + Int64(stamp[1])!
+        }
+        precondition(prefix.hasSuffix("Z "), "unknown stamp \(prefix)")
+        let iso = prefix.dropLast(2)
+        let (whole, fraction) = iso.contains(".")
+            ? (iso.split(separator: ".")[0], String(iso.split(separator: ".")[1]))
+            : (iso[...], "0")
+        let dateTime = whole.split(separator: "T")
+        let date = dateTime[0].split(separator: "-").map { Int32($0)! }
+        let time = dateTime[1].split(separator: ":").map { Int32($0)! }
+        var t = tm()
+        t.tm_year = date[0] - 1900
+        t.tm_mon = date[1] - 1
+        t.tm_mday = date[2]
+        t.tm_hour = time[0]
+        t.tm_min = time[1]
+        t.tm_sec = time[2]
+        let micros = Int64(fraction.padding(toLength: 6, withPad: "0", startingAt: 0))!
+        return Int64(timegm(&t)) * 1_000_000 + micros
     }
 }
 
@@ -60,12 +89,12 @@ final class CollectingSink: ReportSink {
     func end(inputs: [InputSummary]) { self.inputs = inputs }
 }
 
-func report(source: String?, destination: String?) throws -> CollectingSink {
+func report(source: String?, destination: String?, release: String = "10.0") throws -> CollectingSink {
     let sink = CollectingSink()
     let pipeline = ReportPipeline()
     _ = try pipeline.run(groups: [ReportGroup(
-        source: source.map { ReportInput(path: Fixtures.path($0), name: $0, role: .source) },
-        destination: destination.map { ReportInput(path: Fixtures.path($0), name: $0, role: .destination) })],
+        source: source.map { ReportInput(path: Fixtures.path($0, release: release), name: $0, role: .source) },
+        destination: destination.map { ReportInput(path: Fixtures.path($0, release: release), name: $0, role: .destination) })],
         sink: sink)
     return sink
 }

@@ -162,6 +162,9 @@ for i, log in enumerate(["pc-source.log", "pc-destination.log", "q35-source.log"
     config = [0x00, 0x05, 0x0a, 0x0e][i]  # json, pretty json, csv, table
     split = [0, 1, 2, 128][i]
     open("%s/trace/%s" % (root, log), "wb").write(bytes([config, split]) + data)
+# QEMU 10.2's stamps (ISO 8601 UTC and a space, written by qemu_log) and its inactive iterable entry.
+data = open("Tests/Fixtures/qemu-10.2/q35-source.log", "rb").read()
+open("%s/trace/q35-source-10.2.log" % root, "wb").write(bytes([0x00, 3]) + data)
 weird = (b"1@1.5:vmstate_downtime_save type=non-iterable idstr=a b instance_id=-1 downtime=18446744073709551615\n"
          b"vmstate_downtime_load type=iterable idstr=\xff\xfe\"\\ instance_id=2147483648 downtime=0\r\n"
          b"x vmstate_downtime_checkpoint src-downtime-start\n"

@@ -1,27 +1,49 @@
 #!/usr/bin/env bash
-# Builds qemu-system-x86_64 from the Debian source with one patch series:
-#   build.sh patched     Patches/qemu-10.0 (links libdevstate via pkg-config)
-#   build.sh reference   Patches/reference-10.0 (in-tree reference design)
-#   build.sh unpatched   Debian's source as it is (the benchmark's baseline)
-# Each build lives in $DEVSTATE_QEMU_WORK/builds/VARIANT-HASH, HASH covering
-# the series, these scripts, the configure flags and (patched) the installed
-# library. A finished build with the same hash is reused; anything else
-# rebuilds. A patch that does not apply stops the build with an error.
+# Builds qemu-system-x86_64 of QEMU_RELEASE (10.0 or 10.2, see common.sh)
+# from Debian's source with one variant:
+#   patched        Patches/qemu-RELEASE, libdevstate found by pkg-config
+#                  (-Ddevstate=enabled: a missing library fails the build)
+#   nolib          Patches/qemu-RELEASE with -Ddevstate=disabled: builds
+#                  without the library; query-migrate has none of its members
+#   reference      Patches/reference-RELEASE (in-tree reference design)
+#   unpatched      Debian's source as it is (baseline, stock traces)
+#   compat-0.1.0   10.0 only: release 0.1.0's series and headers
+#                  (Tests/compat/0.1.0), linked by soname to the library
+#                  installed now, which it runs against
+# Usage: [QEMU_RELEASE=10.2] build.sh VARIANT
+#
+# Each build lives in $DEVSTATE_QEMU_WORK/builds/RELEASE-VARIANT-HASH. HASH
+# covers the Debian version, the series, these scripts, the configure flags
+# and, for patched, the library's headers and pkg-config flags -- not the
+# library binary: a QEMU links it by soname, so a new library of the same ABI
+# reuses the build (the ABI policy in README.md). A finished build with the
+# same hash is reused; anything else rebuilds, with ccache shared by all
+# variants (most objects of two variants of one release are the same).
+# A patch that does not apply stops the build with an error.
 # Prints the path of the built qemu-system-x86_64 on stdout.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/common.sh"
 
 variant="${1:-}"
+compat_dir="$DEVSTATE_REPO/Tests/compat/0.1.0"
+uses_lib=0
 case "$variant" in
-    patched)   series="$DEVSTATE_REPO/Patches/qemu-10.0";;
-    reference) series="$DEVSTATE_REPO/Patches/reference-10.0";;
+    patched)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1;;
+    nolib)     series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE";;
+    reference) series="$DEVSTATE_REPO/Patches/reference-$QEMU_RELEASE";;
     unpatched) series="";;
-    *) die "usage: $0 patched|reference|unpatched";;
+    compat-0.1.0)
+        [ "$QEMU_RELEASE" = 10.0 ] || die "compat-0.1.0 is a QEMU 10.0 series"
+        series="$compat_dir/series"; uses_lib=1;;
+    *) die "usage: [QEMU_RELEASE=10.0|10.2] $0 patched|nolib|reference|unpatched|compat-0.1.0";;
 esac
 jobs="${DEVSTATE_QEMU_JOBS:-2}"
+name="$QEMU_RELEASE-$variant"
 
 patches=()
 if [ -n "$series" ]; then
+    [ -d "$series" ] || die "$name: no series at $series"
     shopt -s nullglob
     patches=("$series"/[0-9][0-9][0-9][0-9]-*.patch)
     shopt -u nullglob
@@ -35,75 +57,131 @@ CONFIGURE_FLAGS=(
     --disable-docs --disable-werror --disable-download
     --enable-trace-backends=log --disable-install-blobs
 )
+# The series that carry the meson option (-Ddevstate) get it explicitly.
+if [ -n "$series" ] && grep -qs "option('devstate'" "${patches[@]}"; then
+    case "$variant" in
+        patched) CONFIGURE_FLAGS+=(--enable-devstate);;
+        nolib)   CONFIGURE_FLAGS+=(--disable-devstate);;
+    esac
+elif [ "$variant" = nolib ]; then
+    die "nolib: $series has no meson option 'devstate'"
+fi
+
+dir_for() { echo "$BUILD_ROOT/$name-$1"; }
+
+# The pkg-config module a library-linking variant builds against.
+devstate_pc() {
+    case "$variant" in
+        patched)
+            pkg-config --exists devstate ||
+                die "pkg-config module 'devstate' not found (PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-}); install the library first"
+            pkg-config --path devstate;;
+        compat-0.1.0)
+            # 0.1.0's headers with the library installed now
+            [ -e "$LIB_PREFIX/lib/libdevstate.so" ] || die "no library in $LIB_PREFIX/lib: install it first"
+            local pcdir="$1/compat/lib/pkgconfig"
+            mkdir -p "$pcdir" "$1/compat/include"
+            cp -a "$compat_dir/include/devstate" "$1/compat/include/"
+            cat > "$pcdir/devstate.pc" <<PC
+includedir=$1/compat/include
+libdir=$LIB_PREFIX/lib
+
+Name: devstate
+Description: release 0.1.0's headers, linked to the installed libdevstate by soname
+Version: 0.1.0
+Requires.private: json-c
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -Wl,-rpath,\${libdir} -ldevstate
+PC
+            echo "$pcdir/devstate.pc";;
+    esac
+}
 
 hash_input() {
     echo "variant=$variant qemu=$QEMU_DEB_VERSION flags=${CONFIGURE_FLAGS[*]}"
-    sha256sum "$0" "$(dirname "$0")/common.sh" ${patches[@]+"${patches[@]}"} | sed "s#  .*/#  #"
-    if [ "$variant" = patched ]; then
-        pkg-config --exists devstate ||
-            die "pkg-config module 'devstate' not found (PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-}); install the library first"
-        local libdir includedir pcfile
-        libdir="$(pkg-config --variable=libdir devstate)"
-        includedir="$(pkg-config --variable=includedir devstate)"
-        pcfile="$(pkg-config --path devstate)"
-        echo "devstate $(pkg-config --modversion devstate) $(pkg-config --cflags --libs devstate)"
-        sha256sum "$pcfile" "$includedir"/devstate/*.h "$libdir"/libdevstate.so* | sed "s#  .*/#  #"
-    fi
+    sha256sum "$0" "$here/common.sh" ${patches[@]+"${patches[@]}"} | sed "s#  .*/#  #"
+    case "$variant" in
+        patched)
+            local includedir
+            includedir="$(pkg-config --variable=includedir devstate)"
+            echo "devstate $(pkg-config --modversion devstate) $(pkg-config --cflags --libs devstate)"
+            sha256sum "$includedir"/devstate/*.h | sed "s#  .*/#  #";;
+        compat-0.1.0)
+            sha256sum "$compat_dir"/include/devstate/*.h | sed "s#  .*/#  #";;
+    esac
 }
+if [ "$variant" = patched ]; then devstate_pc "" >/dev/null; fi
 key="$(hash_input | sha256sum | cut -c1-16)"
-dir="$BUILD_ROOT/$variant-$key"
+dir="$(dir_for "$key")"
 binary="$dir/build/qemu-system-x86_64"
 
 if [ -f "$dir/.complete" ] && [ -x "$binary" ]; then
-    log "$variant: cache hit ($dir)"
-    ln -sfn "$dir" "$BUILD_ROOT/$variant"
+    log "$name: cache hit ($dir)"
+    ln -sfn "$dir" "$BUILD_ROOT/$name"
     echo "$binary"
     exit 0
 fi
 
-pristine="$("$(dirname "$0")/fetch-source.sh")"
-log "$variant: fresh build in $dir"
+pristine="$("$here/fetch-source.sh")"
+log "$name: fresh build in $dir"
 rm -rf "$dir"
 mkdir -p "$dir"
 cp -a "$pristine" "$dir/src"
 
 for p in ${patches[@]+"${patches[@]}"}; do
-    log "$variant: applying $(basename "$p")"
+    log "$name: applying $(basename "$p")"
     if ! git -C "$dir/src" apply --verbose "$p" >&2; then
-        die "$variant: patch $(basename "$p") does not apply to $QEMU_DEB_VERSION"
+        die "$name: patch $(basename "$p") does not apply to $QEMU_DEB_VERSION"
     fi
 done
 
-extra_ldflags=()
-if [ "$variant" = patched ]; then
-    # the library is installed in a private prefix: let the binary find it
-    extra_ldflags=(--extra-ldflags="-Wl,-rpath,$(pkg-config --variable=libdir devstate)")
+if [ "$uses_lib" = 1 ]; then
+    pc="$(devstate_pc "$dir")"
+    export PKG_CONFIG_PATH="$(dirname "$pc")"
+    log "$name: devstate $(pkg-config --modversion devstate) from $pc"
+else
+    # nothing of the library may leak into a build that must not use it
+    export PKG_CONFIG_PATH=""
+fi
+
+# ccache: paths relative to the build's own dir, so that another variant's
+# identical objects are hits. Not part of the hash (it changes no output).
+cc_flags=()
+if command -v ccache >/dev/null; then
+    export CCACHE_DIR="$CCACHE_ROOT" CCACHE_BASEDIR="$dir" CCACHE_NOHASHDIR=true \
+           CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros \
+           CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
+    cc_flags=(--cc="ccache gcc" --cxx="ccache g++")
+    ccache -z >/dev/null
 fi
 
 mkdir -p "$dir/build"
 cd "$dir/build"
-log "$variant: configure"
-../src/configure "${CONFIGURE_FLAGS[@]}" "${extra_ldflags[@]}" > configure.log 2>&1 ||
-    { tail -40 configure.log >&2; die "$variant: configure failed (log: $dir/build/configure.log)"; }
-log "$variant: ninja -j$jobs qemu-system-x86_64"
+log "$name: configure"
+../src/configure "${CONFIGURE_FLAGS[@]}" ${cc_flags[@]+"${cc_flags[@]}"} > configure.log 2>&1 ||
+    { tail -40 configure.log >&2; die "$name: configure failed (log: $dir/build/configure.log)"; }
+log "$name: ninja -j$jobs qemu-system-x86_64"
 ninja -j"$jobs" qemu-system-x86_64 > ninja.log 2>&1 ||
     { grep -B2 -A20 -m3 'error' ninja.log >&2 || tail -40 ninja.log >&2
-      die "$variant: build failed (log: $dir/build/ninja.log)"; }
-[ -x "$binary" ] || die "$variant: $binary missing after build"
+      die "$name: build failed (log: $dir/build/ninja.log)"; }
+[ -x "$binary" ] || die "$name: $binary missing after build"
+if [ ${#cc_flags[@]} -gt 0 ]; then
+    log "$name: ccache $(ccache --print-stats | awk -F'\t' '/^(direct_cache_hit|preprocessed_cache_hit|cache_miss)\t/{printf "%s=%s ", $1, $2}')"
+fi
 # ldd's output is matched in bash, not piped into grep -q: under pipefail a
 # grep that exits at the first match can kill ldd with SIGPIPE on a busy
 # host, and ldd then fails the check of a binary that is fine
-deps="$(ldd "$binary")" || die "$variant: ldd $binary failed"
-case "$variant:$deps" in
-    patched:*libdevstate.so*) ;;
-    patched:*) die "patched binary does not link libdevstate";;
-    *libdevstate*) die "$variant binary links libdevstate";;
+deps="$(ldd "$binary")" || die "$name: ldd $binary failed"
+case "$uses_lib:$deps" in
+    1:*libdevstate.so.0*) ;;
+    1:*) die "$name binary does not link libdevstate";;
+    *libdevstate*) die "$name binary links libdevstate";;
 esac
 touch "$dir/.complete"
-ln -sfn "$dir" "$BUILD_ROOT/$variant"
-# keep one build per variant: drop stale ones
-for old in "$BUILD_ROOT/$variant"-*; do
+ln -sfn "$dir" "$BUILD_ROOT/$name"
+# keep one build per release and variant: drop stale ones
+for old in "$BUILD_ROOT/$name"-*; do
     [ "$old" = "$dir" ] || rm -rf "$old"
 done
-log "$variant: built $binary"
+log "$name: built $binary"
 echo "$binary"

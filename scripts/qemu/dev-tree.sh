@@ -2,14 +2,14 @@
 # Makes a git work tree for editing a series: the pristine Debian source as
 # the first commit, then the series applied with `git am` (one commit per
 # patch). Regenerate the series afterwards with
-#   git -C DIR format-patch --zero-commit --no-signature -o Patches/qemu-10.0 base..HEAD
-# Usage: dev-tree.sh patched|reference DIR   (DIR outside the clone)
+#   git -C DIR format-patch --zero-commit --no-signature -o Patches/qemu-RELEASE base..HEAD
+# Usage: [QEMU_RELEASE=10.2] dev-tree.sh patched|reference DIR   (DIR outside the clone)
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 case "${1:-}" in
-    patched)   series="$DEVSTATE_REPO/Patches/qemu-10.0";;
-    reference) series="$DEVSTATE_REPO/Patches/reference-10.0";;
+    patched)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE";;
+    reference) series="$DEVSTATE_REPO/Patches/reference-$QEMU_RELEASE";;
     *) die "usage: $0 patched|reference DIR";;
 esac
 dir="${2:?usage: $0 patched|reference DIR}"

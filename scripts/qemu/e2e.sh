@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The one entry point of issue 3: installs the build dependencies, fetches
-# Debian's QEMU 10.0 source, installs our library into a private prefix,
-# builds the patched and the reference QEMU and runs the end-to-end tests
-# in Tests/e2e. Exits non-zero on any failure (a QEMU that cannot be built
-# fails the run; nothing is skipped).
+# The QEMU end-to-end run: builds (or reuses) every QEMU with build-all.sh --
+# both releases' patched, nolib and reference builds and the 10.0 build of
+# release 0.1.0 -- and runs Tests/e2e on them. Exits non-zero on any
+# failure (a QEMU that cannot be built fails the run; nothing is skipped).
 #
 # Environment: DEVSTATE_QEMU_WORK (default /var/tmp/devstate-qemu) holds
 # everything large; DEVSTATE_QEMU_JOBS (default 2) is ninja's -j;
-# DEVSTATE_E2E_SKIP_DEPS=1 skips install-deps.sh (for reruns).
+# DEVSTATE_E2E_SKIP_DEPS=1 skips install-deps.sh (for reruns);
+# DEVSTATE_QEMU_RELEASES (default "10.0 10.2"); extra arguments go to pytest.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/common.sh"
@@ -23,33 +23,13 @@ phase() { # phase NAME CMD...: runs CMD, records its wall time
     timing+=("$(printf '%-22s %5ss' "$name" $((SECONDS - t)))")
 }
 
-if [ "${DEVSTATE_E2E_SKIP_DEPS:-0}" != 1 ]; then
-    phase "install deps" "$here/install-deps.sh"
-fi
-phase "fetch source" "$here/fetch-source.sh" >/dev/null
-
-install_library() {
-    rm -rf "$LIB_PREFIX"
-    make -C "$DEVSTATE_REPO" install PREFIX="$LIB_PREFIX"
-    [ -f "$LIB_PREFIX/lib/pkgconfig/devstate.pc" ] || die "library install left no devstate.pc"
-}
-phase "library install" install_library
-export PKG_CONFIG_PATH="$LIB_PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-log "devstate $(pkg-config --modversion devstate): $(pkg-config --cflags --libs devstate)"
-
-build_variant() {
-    local v="$1" out
-    out="$("$here/build.sh" "$v")"
-    printf '%s\n' "$out" > "$DEVSTATE_QEMU_WORK/$v.path"
-}
-phase "build reference" build_variant reference
-phase "build patched" build_variant patched
-
-export DEVSTATE_QEMU_REFERENCE="$(cat "$DEVSTATE_QEMU_WORK/reference.path")"
-export DEVSTATE_QEMU_PATCHED="$(cat "$DEVSTATE_QEMU_WORK/patched.path")"
-export DEVSTATE_QEMU_SRC="$PRISTINE_TREE"
-log "patched:   $DEVSTATE_QEMU_PATCHED"
-log "reference: $DEVSTATE_QEMU_REFERENCE"
+phase "QEMU builds" "$here/build-all.sh" >&2
+set -a
+. "$DEVSTATE_QEMU_WORK/binaries.env"
+set +a
+export DEVSTATE_QEMU_RELEASES="${DEVSTATE_QEMU_RELEASES:-${QEMU_RELEASES[*]}}"
+export DEVSTATE_QEMU_LIB="$LIB_PREFIX/lib/libdevstate.so.0"
+grep -o '^[A-Z0-9_]*' "$DEVSTATE_QEMU_WORK/binaries.env" | while read -r v; do log "$v=${!v}"; done
 
 # The devstate CLI, for the report-from-QMP test (Tests/e2e/test_report_from_qmp.py).
 build_cli() {
@@ -73,11 +53,11 @@ pytest_log="$DEVSTATE_QEMU_WORK/e2e-pytest.log"
 run_tests() {
     set +e
     "$PY" -m pytest -s -v -p no:cacheprovider \
-        --basetemp="$DEVSTATE_QEMU_WORK/e2e-tmp" "$DEVSTATE_REPO/Tests/e2e" 2>&1 | tee "$pytest_log"
+        --basetemp="$DEVSTATE_QEMU_WORK/e2e-tmp" "$DEVSTATE_REPO/Tests/e2e" "$@" 2>&1 | tee "$pytest_log"
     rc=${PIPESTATUS[0]}
     set -e
 }
-phase "e2e tests" run_tests
+phase "e2e tests" run_tests "$@"
 
 log "=== wall times"
 for t in "${timing[@]}"; do log "  $t"; done
@@ -85,6 +65,6 @@ log "  total                  $((SECONDS - t_all))s"
 # pytest's summary ("3 failed, 9 passed, 1 error in 12.3s") as the runner's closing line
 summary=$(grep -E '^=+ .* in [0-9.]+s' "$pytest_log" | tail -n 1)
 count() { grep -Eo "[0-9]+ $1" <<<"$summary" | grep -Eo '[0-9]+' || echo 0; }
-echo "qemu-e2e: $(count passed) passed, $(( $(count failed) + $(count error) )) failed"
+echo "qemu-e2e: $(count passed) passed, $(( $(count failed) + $(count error) )) failed, $(count skipped) skipped"
 [ "$rc" = 0 ] || die "e2e tests failed (pytest exit $rc)"
 log "e2e: all passed"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Downloads and unpacks Debian trixie's qemu source package into
-# $DEVSTATE_QEMU_WORK/src (outside the clone), with a private apt
-# configuration. A complete earlier download is reused.
+# Downloads and unpacks Debian's qemu source package of QEMU_RELEASE (see
+# common.sh) into $DEVSTATE_QEMU_WORK/src/RELEASE (outside the clone), with a
+# private apt configuration. apt-get source unpacks with dpkg-source -x, so
+# Debian's own patches are applied. A complete earlier download is reused.
 # Prints the path of the pristine tree on stdout.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -15,10 +16,7 @@ fi
 
 command -v dpkg-source >/dev/null || die "dpkg-source missing: run scripts/qemu/install-deps.sh"
 write_private_sources
-if ! ls "$APT_LISTS"/*trixie*Sources* >/dev/null 2>&1; then
-    log "apt-get update (private sources)"
-    apt_private update -q
-fi
+update_private_lists
 
 rm -rf "$SRC_CACHE"
 mkdir -p "$SRC_CACHE"
@@ -30,6 +28,8 @@ apt_private source -q "qemu=$QEMU_DEB_VERSION" >&2
 [ -f "$PRISTINE_TREE/VERSION" ] || die "unpacked tree not found at $PRISTINE_TREE"
 got="$(cat "$PRISTINE_TREE/VERSION")"
 [ "$got" = "$QEMU_UPSTREAM_VERSION" ] || die "VERSION is $got, expected $QEMU_UPSTREAM_VERSION"
+# the downloaded .dsc and tarballs are not needed once unpacked
+rm -f "$SRC_CACHE"/qemu_*
 touch "$stamp"
 log "source ready: $PRISTINE_TREE (VERSION $got)"
 echo "$PRISTINE_TREE"

@@ -11,11 +11,11 @@ export DEBIAN_FRONTEND=noninteractive
 write_private_sources
 log "apt-get update (system sources)"
 apt-get -o DPkg::Lock::Timeout=900 update -q
-log "apt-get update (private sources: bookworm, bookworm-backports, trixie deb-src)"
+log "apt-get update (private sources: bookworm, bookworm-backports; deb-src trixie, trixie-backports, sid)"
 apt_private update -q
 
 PKGS=(
-    dpkg-dev build-essential ninja-build pkg-config flex bison
+    dpkg-dev build-essential ninja-build ccache pkg-config flex bison
     libglib2.0-dev libpixman-1-dev libslirp-dev zlib1g-dev
     python3 python3-venv
     qemu-utils seabios ipxe-qemu qemu-system-data
