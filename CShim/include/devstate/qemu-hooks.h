@@ -61,6 +61,12 @@ struct DeviceSaveStateTimeList {
  * member '*handler': 'bool' (devstate_qapi_entry_ext below). A QEMU built
  * with the reference schema never reads them; one built with our series
  * reads has_handler/handler. Both free the block with g_free().
+ * As released in 0.1.0, and kept so (README's ABI policy): `base` is the
+ * DeviceSaveStateTime in scope, so after QEMU's generated header (which has
+ * has_handler/handler already) this struct is larger than the library's
+ * block. Code built against QEMU's headers must not use it; the
+ * explicit-field devstate_qapi_time below has the block's layout whatever
+ * the include order (Tests/c/test_layout.c asserts both layouts equal).
  */
 typedef struct devstate_qapi_entry_ext {
     DeviceSaveStateTime base;
