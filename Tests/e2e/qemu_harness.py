@@ -345,6 +345,11 @@ NEW_MEMBERS = ["device-state-times"] + WHOLE_DOWNTIME_MEMBERS
 # taken after the trace call instead of before it was off by up to ~120 us
 # (the first line QEMU writes to its log is that slow).
 CHECKPOINT_TOLERANCE_US = 200
+# The first line a QEMU process writes to its log pays a one-time cost
+# between our reading and its stamp: on the first migration of a process the
+# worst difference was 19-285 us here, on later ones <= 8 us (both releases).
+# Comparisons that involve that line get this bound instead.
+FIRST_LINE_TOLERANCE_US = 1000
 
 # (worst deviation in us, label) of every check_checkpoints() call, printed
 # at the end of the session by conftest.py
@@ -389,7 +394,7 @@ def trace_events(lines):
         if not st:
             continue
         ev, tid, ts, args = st
-        e = {"ev": ev, "tid": tid, "ts": ts}
+        e = {"ev": ev, "tid": tid, "ts": ts, "first": not out}
         if e["ev"] == "checkpoint":
             e["name"] = args
         else:
@@ -493,13 +498,14 @@ def same_without_thread_ids(got, traced_values, events):
     return sorted(map(key, got)) == sorted(map(key, traced_values))
 
 
-def check_checkpoints(got, traced, origin_ts, tol=CHECKPOINT_TOLERANCE_US):
+def check_checkpoints(got, traced, origin_ts, tol=CHECKPOINT_TOLERANCE_US, origin_first=False):
     """downtime-checkpoints against the traced checkpoints of the same run.
 
     Same names, in the same order (per thread), and for each pair of
     consecutive checkpoints the difference of our times within `tol` of the
     difference of the trace's stamps; the first checkpoint's time within
-    `tol` of its stamp minus `origin_ts` (the trace's view of the origin).
+    `tol` of its stamp minus `origin_ts` (the trace's view of the origin);
+    FIRST_LINE_TOLERANCE_US where the log's first line is involved.
     Returns the worst deviation seen in us.
     """
     names = [c["name"] for c in got]
@@ -509,20 +515,22 @@ def check_checkpoints(got, traced, origin_ts, tol=CHECKPOINT_TOLERANCE_US):
         "downtime-checkpoints differ from the trace\n"
         f"  got:    {names}\n  traced: {[e['name'] for e in traced]}")
     stamp = {e["name"]: e["ts"] for e in traced}
+    first = {e["name"] for e in traced if e.get("first")}
+    bound = lambda *names: FIRST_LINE_TOLERANCE_US if first.intersection(names) else tol
     for c in got:
         assert isinstance(c["time"], int) and c["time"] >= 0, c
         assert set(c) == {"name", "time"}, c
     worst = abs(got[0]["time"] - (stamp[names[0]] - origin_ts))
-    assert worst <= tol, (
+    assert worst <= (FIRST_LINE_TOLERANCE_US if origin_first else bound(names[0])), (
         f"first checkpoint {names[0]} at {got[0]['time']} us, trace says "
         f"{stamp[names[0]] - origin_ts} us after the origin")
     for a, b in zip(got, got[1:]):
         ours = b["time"] - a["time"]
         theirs = stamp[b["name"]] - stamp[a["name"]]
         dev = abs(ours - theirs)
-        assert dev <= tol, (
+        assert dev <= bound(a["name"], b["name"]), (
             f"{a['name']} -> {b['name']}: {ours} us in query-migrate, "
-            f"{theirs} us in the trace (tolerance {tol} us)")
+            f"{theirs} us in the trace (tolerance {bound(a['name'], b['name'])} us)")
         worst = max(worst, dev)
     return worst
 

@@ -170,7 +170,9 @@ def check_destination_whole_downtime(info, events, label):
     assert traced and all(e["name"].startswith("dst-") for e in traced), traced
     cps = info.get("downtime-checkpoints")
     assert cps, f"{label}: no downtime-checkpoints in {sorted(info)}"
-    worst = h.check_checkpoints(cps, traced, h.load_origin(events))
+    first_load = next(e for e in events if e["ev"] == "load")
+    worst = h.check_checkpoints(cps, traced, h.load_origin(events),
+                                origin_first=first_load["first"])
     h.CHECKPOINT_DEVIATIONS.append((worst, f"{label} destination"))
     skipped = len([e for e in events if e["ev"] == "load" and e["dt"] <= 0])
     log(f"[{label}] destination: {len(loads)} loads ({skipped} traced with 0 us "
