@@ -17,21 +17,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$DEVSTATE_REPO"
 
 releases=(${DEVSTATE_QEMU_RELEASES:-${QEMU_RELEASES[*]}})
-t_all=$SECONDS
-timing=()
-step() { # step NAME CMD...: runs CMD, records its wall time
-    local name="$1" t=$SECONDS
-    shift
-    log "=== $name"
-    "$@"
-    timing+=("$(printf '%-28s %5ss' "$name" $((SECONDS - t)))")
-}
+. "$here/timing.sh"
 
 if [ "${DEVSTATE_E2E_SKIP_DEPS:-0}" != 1 ]; then
-    step "install deps" "$here/install-deps.sh"
+    timed "install deps" "$here/install-deps.sh"
 fi
 for r in "${releases[@]}"; do
-    step "fetch source $r" env QEMU_RELEASE="$r" "$here/fetch-source.sh" >/dev/null
+    timed "fetch source $r" env QEMU_RELEASE="$r" "$here/fetch-source.sh" >/dev/null
 done
 
 install_library() {
@@ -39,7 +31,7 @@ install_library() {
     make -C "$DEVSTATE_REPO" --no-print-directory install PREFIX="$LIB_PREFIX" >/dev/null
     [ -f "$LIB_PREFIX/lib/pkgconfig/devstate.pc" ] || die "library install left no devstate.pc"
 }
-step "library install" install_library
+timed "library install" install_library
 export PKG_CONFIG_PATH="$LIB_PREFIX/lib/pkgconfig"
 log "devstate $(pkg-config --modversion devstate): $(pkg-config --cflags --libs devstate)"
 
@@ -61,15 +53,13 @@ for r in "${releases[@]}"; do
     [ "$r" = 10.0 ] && variants+=(compat-0.1.0)
     variants+=(patched)
     for v in "${variants[@]}"; do
-        step "build $r $v" build "$r" "$v"
+        timed "build $r $v" build "$r" "$v"
     done
     printf 'DEVSTATE_QEMU_SRC_%s=%q\n' "$(tr . _ <<<"$r")" \
         "$(QEMU_RELEASE="$r" "$here/fetch-source.sh" 2>/dev/null)" >> "$envfile.new"
 done
 mv "$envfile.new" "$envfile"
 
-log "=== wall times"
-for t in "${timing[@]}"; do log "  $t"; done
-log "  total                        $((SECONDS - t_all))s"
+print_timings
 echo "qemu-builds: $built passed, $failed failed"
 [ "$failed" = 0 ]

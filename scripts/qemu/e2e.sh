@@ -13,17 +13,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/common.sh"
 cd "$DEVSTATE_REPO"
 
-t_all=$SECONDS
-timing=()
-phase() { # phase NAME CMD...: runs CMD, records its wall time
-    local name="$1" t=$SECONDS
-    shift
-    log "=== $name"
-    "$@"
-    timing+=("$(printf '%-22s %5ss' "$name" $((SECONDS - t)))")
-}
+. "$here/timing.sh"
 
-phase "QEMU builds" "$here/build-all.sh" >&2
+timed "QEMU builds" "$here/build-all.sh" >&2
 set -a
 . "$DEVSTATE_QEMU_WORK/binaries.env"
 set +a
@@ -40,7 +32,7 @@ build_cli() {
     [ -x "$DEVSTATE_BIN" ] || die "devstate CLI missing at $DEVSTATE_BIN"
     export DEVSTATE_BIN
 }
-phase "build devstate CLI" build_cli
+timed "build devstate CLI" build_cli
 
 PY="${PYTHON:-python3}"
 if ! "$PY" -m pytest --version >/dev/null 2>&1; then
@@ -57,11 +49,9 @@ run_tests() {
     rc=${PIPESTATUS[0]}
     set -e
 }
-phase "e2e tests" run_tests "$@"
+timed "e2e tests" run_tests "$@"
 
-log "=== wall times"
-for t in "${timing[@]}"; do log "  $t"; done
-log "  total                  $((SECONDS - t_all))s"
+print_timings
 # pytest's summary ("3 failed, 9 passed, 1 error in 12.3s") as the runner's closing line
 summary=$(grep -E '^=+ .* in [0-9.]+s' "$pytest_log" | tail -n 1)
 count() { grep -Eo "[0-9]+ $1" <<<"$summary" | grep -Eo '[0-9]+' || echo 0; }
