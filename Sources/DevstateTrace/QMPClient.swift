@@ -10,17 +10,44 @@ private let streamSocket = SOCK_STREAM
 
 public struct QMPError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// QEMU closed the connection (it quit, or it was killed).
+    public var closed = false
+    public init(_ description: String, closed: Bool = false) {
+        self.description = description
+        self.closed = closed
+    }
+}
+
+/// An asynchronous QMP event.
+public struct QMPEvent: @unchecked Sendable {
+    public var name: String
+    /// `data`, when the event has one.
+    public var data: [String: Any]
+    /// QEMU's `timestamp` as Unix seconds with µs, nil when absent.
+    public var timestamp: Double?
+
+    init?(_ message: [String: Any]) {
+        guard let name = message["event"] as? String else { return nil }
+        self.name = name
+        data = message["data"] as? [String: Any] ?? [:]
+        if let t = message["timestamp"] as? [String: Any], let s = t["seconds"] as? Int64,
+           let us = t["microseconds"] as? Int64, s >= 0 {
+            timestamp = Double(s) + Double(us) / 1e6
+        }
+    }
 }
 
 /// A blocking QMP client over a unix socket: greeting, `qmp_capabilities`, then commands.
-/// Asynchronous events that arrive in between are skipped.
+/// Asynchronous events that arrive meanwhile are queued for `nextEvent` (the newest
+/// `eventQueueLimit`; older ones are dropped so a client that never asks does not grow).
 public final class QMPClient {
     private let fd: Int32
     /// Bytes received and not yet taken as messages.
     private var buffer: [UInt8] = []
     private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
     public private(set) var greeting: [String: Any] = [:]
+    private var events: [QMPEvent] = []
+    public static let eventQueueLimit = 256
 
     public init(socketPath: String, timeoutSeconds: Int = 10) throws {
         fd = socket(AF_UNIX, streamSocket, 0)
@@ -81,7 +108,8 @@ public final class QMPClient {
 
     /// The only commands this client sends: it reads, it never changes a QEMU's state.
     public static let readOnlyCommands: Set<String> = [
-        "qmp_capabilities", "query-migrate", "query-qmp-schema", "query-version",
+        "qmp_capabilities", "query-migrate", "query-qmp-schema", "query-version", "query-name",
+        "query-migrate-capabilities",
     ]
 
     /// Runs a read-only command (`readOnlyCommands`) and returns its `return` value.
@@ -108,7 +136,10 @@ public final class QMPClient {
         }
         while true {
             let reply = try readMessage()
-            if reply["event"] != nil { continue }
+            if let event = QMPEvent(reply) {
+                queue(event)
+                continue
+            }
             if let error = reply["error"] as? [String: Any] {
                 let cls = error["class"] as? String ?? "Error"
                 let desc = error["desc"] as? String ?? "?"
@@ -117,6 +148,39 @@ public final class QMPClient {
             if let value = reply["return"] { return value }
             throw QMPError("\(command): unexpected reply")
         }
+    }
+
+    private func queue(_ event: QMPEvent) {
+        if events.count >= Self.eventQueueLimit { events.removeFirst() }
+        events.append(event)
+    }
+
+    /// The next event: a queued one, else one that arrives within `timeoutMS` (nil if none does).
+    /// Throws `QMPError` with `closed` set when QEMU closes the connection.
+    public func nextEvent(timeoutMS: Int32) throws -> QMPEvent? {
+        let deadline = monotonicMS() + Int64(max(0, timeoutMS))
+        while true {
+            if !events.isEmpty { return events.removeFirst() }
+            if !buffer.contains(10) {
+                var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let left = Int32(clamping: max(0, deadline - monotonicMS()))
+                let ready: Int32
+                do throws(SystemError) {
+                    ready = try systemCall("poll") { poll(&entry, 1, left) }
+                } catch {
+                    throw QMPError(error.description)
+                }
+                if ready == 0 { return nil }
+            }
+            let message = try readMessage()
+            if let event = QMPEvent(message) { queue(event) }
+        }
+    }
+
+    private func monotonicMS() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     private func readMessage() throws -> [String: Any] {
@@ -138,7 +202,7 @@ public final class QMPClient {
                 let timedOut = error.code == EAGAIN || error.code == EWOULDBLOCK
                 throw QMPError(timedOut ? "QMP timed out" : error.description)
             }
-            if n == 0 { throw QMPError("QMP connection closed") }
+            if n == 0 { throw QMPError("QMP connection closed", closed: true) }
             buffer.append(contentsOf: chunk[..<n])
         }
     }

@@ -107,6 +107,9 @@ public struct QueryMigrateFacts: Sendable, Equatable {
     public var message: String?
     /// Whether the side is in the report.
     public var rendered: Bool
+    /// QEMU's own figures in `query-migrate` (ms; the source's, stock QEMU has them too):
+    /// `downtime`, `setup-time`, `total-time`. Nil when absent.
+    public var qemuTimes: MigrateReply.QEMUTimes = .init()
 }
 
 /// What the analyzer needs to know about a side built from a `query-migrate` reply.
@@ -153,7 +156,22 @@ public struct MigrateReply: Sendable, Equatable {
         public var timeUS: Int64
     }
 
+    /// What stock QEMU reports for an outgoing migration, in ms.
+    public struct QEMUTimes: Sendable, Equatable {
+        public var downtimeMS: UInt64?
+        public var setupTimeMS: UInt64?
+        public var totalTimeMS: UInt64?
+        public init(downtimeMS: UInt64? = nil, setupTimeMS: UInt64? = nil, totalTimeMS: UInt64? = nil) {
+            self.downtimeMS = downtimeMS
+            self.setupTimeMS = setupTimeMS
+            self.totalTimeMS = totalTimeMS
+        }
+        /// Whether the reply has any of them: only an outgoing migration's reply does.
+        public var any: Bool { downtimeMS != nil || setupTimeMS != nil || totalTimeMS != nil }
+    }
+
     public var status: String?
+    public var qemuTimes = QEMUTimes()
     public var deviceStateTimes: [Entry]?
     public var iterableStateTimes: [Entry]?
     public var deviceLoadTimes: [Entry]?
@@ -180,6 +198,9 @@ public struct MigrateReply: Sendable, Equatable {
             status = s
         }
         seriesMembers = Set(SeriesMember.all.filter { object[$0] != nil })
+        qemuTimes = QEMUTimes(downtimeMS: Self.unsigned(object["downtime"]),
+                              setupTimeMS: Self.unsigned(object["setup-time"]),
+                              totalTimeMS: Self.unsigned(object["total-time"]))
         deviceStateTimes = try Self.entries(object, SeriesMember.deviceStateTimes, time: "save-time")
         iterableStateTimes = try Self.entries(object, SeriesMember.iterableStateTimes, time: "save-time")
         deviceLoadTimes = try Self.entries(object, SeriesMember.deviceLoadTimes, time: "load-time")
@@ -195,6 +216,12 @@ public struct MigrateReply: Sendable, Equatable {
                 return CheckpointTime(name: name, timeUS: time)
             }
         }
+    }
+
+    /// Whether the reply is of an outgoing migration (this QEMU was the source): it has the
+    /// source's members, or QEMU's own times, which only an outgoing migration reports.
+    public var isOutgoing: Bool {
+        deviceStateTimes != nil || iterableStateTimes != nil || qemuTimes.any
     }
 
     private static func entries(_ object: [String: Any], _ member: String,
@@ -329,7 +356,8 @@ public enum QueryMigrateReport {
         }
         var facts = QueryMigrateFacts(endpoint: input.endpoint, role: role, qemuVersion: input.qemuVersion,
                                       status: reply.status, series: series, seriesFrom: evidence,
-                                      outcome: .complete, missing: [], message: nil, rendered: false)
+                                      outcome: .complete, missing: [], message: nil, rendered: false,
+                                      qemuTimes: role == .source ? reply.qemuTimes : .init())
 
         switch series {
         case .none:

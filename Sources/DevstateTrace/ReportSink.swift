@@ -8,5 +8,5 @@ public protocol ReportSink: AnyObject {
 
 /// The output formats of `devstate report` and `devstate query`.
 public enum OutputFormat: String, CaseIterable, Sendable {
-    case table, json, csv
+    case table, json, csv, openmetrics
 }

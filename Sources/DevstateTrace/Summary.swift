@@ -34,7 +34,7 @@ public final class SummarySink: ReportSink {
         switch format {
         case .json: out("{\"schema\":\"devstate-summary/1\",\"runs\":[")
         case .csv: out("run,side,log,index_in_log,first_line,last_line,downtime_us,devices,device_state_times,top_device,top_instance_id,top_time_us\n")
-        case .table:
+        case .table, .openmetrics:  // the CLI refuses --summary with openmetrics
             out(text.fit(text.row(["run", "side", "lines", "downtime", "devices", "d-s-t", "longest device"],
                                   widths: Self.widths, align: Self.align, indent: 0)))
         }
@@ -97,7 +97,7 @@ public final class SummarySink: ReportSink {
                 text += "\(side.devices.count),\(side.recorder.kept),"
                 text += longest.map { "\(CSVSink.field($0.name)),\($0.device.instanceID),\($0.device.timeUS)" } ?? ",,"
                 text += "\n"
-            case .table:
+            case .table, .openmetrics:  // the CLI refuses --summary with openmetrics
                 var longestText = ""
                 if let longest {
                     longestText = "\(longest.name)#\(longest.device.instanceID) \(longest.device.timeUS) µs"
@@ -131,7 +131,7 @@ public final class SummarySink: ReportSink {
                 + ",\"malformed-lines\":\(malformed)}\n")
         case .csv:
             break
-        case .table:
+        case .table, .openmetrics:  // the CLI refuses --summary with openmetrics
             var t = "\n"
             let sorted = downtimes.sorted()
             if !sorted.isEmpty {

@@ -62,6 +62,23 @@ func events(of path: String, _ reader: LogReader) -> ([TraceEvent], ReadStats) {
     }
 }
 
+/// OpenMetrics text: comment or sample lines only, one series once, `# EOF` last.
+func checkOpenMetrics(_ text: String) {
+    guard text.hasSuffix("# EOF\n") else { fail("OpenMetrics does not end with # EOF: \(text.suffix(200))") }
+    var series = Set<Substring>()
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+        if line.hasPrefix("# TYPE ") || line.hasPrefix("# UNIT ") || line.hasPrefix("# HELP ") || line == "# EOF" {
+            continue
+        }
+        guard line.hasPrefix("qemu_migration_"), let close = line.lastIndex(of: "}"),
+              line[line.index(after: close)...].hasPrefix(" "),
+              Double(line[line.index(close, offsetBy: 2)...]) != nil else {
+            fail("not an OpenMetrics sample line: \(line.prefix(300))")
+        }
+        guard series.insert(line[...close]).inserted else { fail("series written twice: \(line.prefix(300))") }
+    }
+}
+
 func checkJSON(_ text: String) {
     var copy = text
     copy.withUTF8 { bytes in
@@ -124,6 +141,9 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case 0: JSONSink(pretty: false, out: collect)
     case 1: JSONSink(pretty: true, out: collect)
     case 2: CSVSink(out: collect)
+    // The table with a wide layout, OpenMetrics (with few series, so folding into other runs).
+    case 3 where config & 0x40 != 0 && config >> 4 & 1 != 0:
+        OpenMetricsSink(out: collect, maxDevices: 2, vmName: { "vm\($0.index % 2)\"\n" })
     default: TableSink(width: 60 + Int(config >> 4) * 8, detail: config & 0x40 != 0 ? .concise(top: 3) : .full, out: collect)
     }
     let reader = LogReader(keepMalformed: 3, chunkSize: 4096, maxLineLength: maxLine)
@@ -134,6 +154,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         fail("report failed on a readable file: \(error)")
     }
     if format < 2 { checkJSON(output) }
+    if sink is OpenMetricsSink { checkOpenMetrics(output) }
     return 0
 }
 

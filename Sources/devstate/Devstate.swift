@@ -19,7 +19,7 @@ struct Devstate: ParsableCommand {
             """,
         // The library's release (libdevstate's devstate_version_string), which the CLI is part of.
         version: String(cString: devstate_version_string()),
-        subcommands: [Report.self, Query.self],
+        subcommands: [Report.self, Query.self, Watch.self],
         defaultSubcommand: Report.self
     )
 }
@@ -42,6 +42,9 @@ enum Status: Int32, CaseIterable, CustomStringConvertible {
     case notCompleted = 5
     /// query-migrate: report printed, but PARTIAL (0.1.0-only series, or members missing).
     case partial = 6
+    /// `--budget`: a migration's downtime, or one device, took longer than the budget (the
+    /// report is complete; this wins over 2–6).
+    case overBudget = 7
     /// Bad usage: EX_USAGE, what ArgumentParser exits with on a validation error
     /// (`ExitCode.validationFailure`).
     case usage = 64
@@ -67,5 +70,6 @@ enum Status: Int32, CaseIterable, CustomStringConvertible {
         only; the output says what is missing); \(notCompleted) = a side has no completed \
         migration (status shown); \(noSeries) = the QEMU does not have the device-state-times \
         series (use trace logs); \(error) = error (socket, QMP, unreadable reply); \(usage) = bad usage.
+        With --budget, \(overBudget) = over budget (wins over every status but \(error) and \(usage)).
         """
 }

@@ -40,14 +40,72 @@ struct OutputOptions: ParsableArguments {
 
     var tableDetail: TableDetail { all ? .full : .concise(top: top ?? Self.defaultTop) }
 
-    /// The sink for a report.
-    func sink(out: TextOut) -> ReportSink {
+    /// The sink for a report; `vms` names the VMs of the metrics (openmetrics only).
+    func sink(out: TextOut, metrics: MetricOptions, vms: VMNames) -> ReportSink {
         switch format {
         case .table: TableSink(width: width ?? terminalWidth(), detail: tableDetail, out: out)
         case .json: JSONSink(pretty: pretty, out: out)
         case .csv: CSVSink(out: out)
+        case .openmetrics: OpenMetricsSink(out: out, maxDevices: metrics.maxDevices, queryVM: vms.query, vmName: vms.ofRun)
         }
     }
+}
+
+/// `--budget`'s argument.
+extension Budget: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+/// The metric and budget options of `report`, `query` and `watch`.
+struct MetricOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The vm label of the metrics (--format openmetrics, watch) and the name in budget messages (default: report: the log's or fixture's name; query and watch: QEMU's -name, else the socket's file name).",
+                               valueName: "name"))
+    var vm: String?
+
+    @Option(help: ArgumentHelp("Metrics: the N longest devices of each side keep their own series; the rest are summed into device=\"other\" (bounds the label cardinality).",
+                               valueName: "n"))
+    var maxDevices: Int = OpenMetricsSink.defaultMaxDevices
+
+    @Option(help: ArgumentHelp("Exit with status \(Status.overBudget) when the downtime, the destination's load to vm started or any one device took longer, e.g. 300ms, 1.5s, 800us; the message names the devices that used the budget.",
+                                valueName: "duration"))
+    var budget: Budget?
+
+    func validate() throws {
+        if maxDevices < 1 { throw ValidationError("--max-devices must be at least 1") }
+        if let vm, vm.isEmpty { throw ValidationError("--vm must not be empty") }
+    }
+
+    /// Wraps `sink` in the budget check when there is a budget.
+    func gate(_ sink: ReportSink, vms: VMNames) -> (ReportSink, BudgetCheck?) {
+        guard let budget else { return (sink, nil) }
+        let check = BudgetCheck(budget: budget, next: sink, queryVM: vms.query, vmName: vms.ofRun)
+        return (check, check)
+    }
+}
+
+/// How the VMs of a report are named: per run (trace logs), or one name for query-migrate.
+struct VMNames {
+    var query: String
+    var ofRun: ((RunReport) -> String)?
+
+    static func one(_ name: String) -> VMNames { VMNames(query: name, ofRun: nil) }
+}
+
+/// After the report: the metrics' notes and the budget's verdict on standard error, and the
+/// exit status with the budget taken into account (over budget wins over every status but error).
+func finish(_ status: Status, sink: ReportSink, budget: BudgetCheck?) -> Status {
+    var leaf = sink
+    if let budget { leaf = budget.next }
+    if let metrics = leaf as? OpenMetricsSink { metrics.notes.forEach(printError) }
+    guard let budget else { return status }
+    if let message = budget.message {
+        printError(message)
+        return status == .error || status == .usage ? status : .overBudget
+    }
+    if budget.judged == 0 {
+        printError("budget (\(budget.budget)): nothing to judge (no completed migration with a downtime or devices)")
+    }
+    return status
 }
 
 /// Buffered standard output. After a failed write nothing more is written and `failure` says why.
@@ -110,7 +168,7 @@ func terminalWidth() -> Int {
 }
 
 /// Writes the outcome paragraphs of query-migrate inputs to standard error when the output is
-/// JSON or CSV (the table prints them itself) and returns the exit status.
+/// JSON, CSV or OpenMetrics (the table prints them itself) and returns the exit status.
 func finishQueryMigrate(_ facts: [QueryMigrateFacts], format: OutputFormat) -> Status {
     if format != .table {
         for f in facts { if let message = f.message { printError(message) } }

@@ -11,7 +11,9 @@ struct Query: ParsableCommand {
             query-migrate holds the source's non-iterable and iterable saves, the destination's \
             loads and the downtime checkpoints: the report (phases, devices, shares, notes) is \
             the one `devstate report` renders from trace logs, in the same table, JSON and CSV. \
-            Only read-only commands are sent: qmp_capabilities, query-qmp-schema, query-migrate.
+            Only read-only commands are sent: qmp_capabilities, query-qmp-schema, query-name, query-migrate.
+            --format openmetrics writes the migration as Prometheus metrics (docs/prometheus.md); \
+            a QEMU without the series still gives query-migrate's downtime, setup and total time.
             query-qmp-schema tells a QEMU without the series (stock QEMU: use trace logs and \
             `devstate report`) from one whose migration has not completed yet, and a QEMU with \
             only the 0.1.0 series (device-state-times alone: a partial report).
@@ -28,6 +30,8 @@ struct Query: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var metrics: MetricOptions
+
     @Option(name: .customLong("no-vmsd"), help: ArgumentHelp("Also treat this idstr as having no vmsd on the destination (repeatable).", valueName: "idstr"))
     var noVMSD: [String] = []
 
@@ -40,19 +44,14 @@ struct Query: ParsableCommand {
         if sockets.isEmpty, destinationSocket == nil { throw ValidationError("give the source QEMU's QMP socket (and the destination's)") }
     }
 
-    /// Asks one QEMU: its schema (for the series), then query-migrate.
-    func ask(_ path: String, role: Side) throws -> QueryMigrateInput {
+    /// Asks one QEMU: its schema (for the series) and name, then query-migrate.
+    func ask(_ path: String, role: Side) throws -> (QueryMigrateInput, name: String?) {
         let client = try QMPClient(socketPath: path, timeoutSeconds: max(1, timeout))
-        var members: Set<String>?
-        var reason: String?
-        do {
-            members = try MigrateSchema.queryMigrateMembers(try client.execute("query-qmp-schema"))
-        } catch {
-            reason = "query-qmp-schema gave no answer to use (\(error))"
-        }
+        let (members, reason) = seriesMembers(client)
+        let name = qemuName(client)
         let reply = try MigrateReply(try client.execute("query-migrate"))
-        return QueryMigrateInput(endpoint: path, role: role, qemuVersion: client.qemuVersion, reply: reply,
-                                 schemaMembers: members, noSchemaReason: reason)
+        return (QueryMigrateInput(endpoint: path, role: role, qemuVersion: client.qemuVersion, reply: reply,
+                                  schemaMembers: members, noSchemaReason: reason), name)
     }
 
     func run() throws {
@@ -62,21 +61,29 @@ struct Query: ParsableCommand {
             targets.append((destination, .destination))
         }
         var inputs: [QueryMigrateInput] = []
+        var names: [String] = []
         for (path, role) in targets {
             do {
-                inputs.append(try ask(path, role: role))
+                let (input, name) = try ask(path, role: role)
+                inputs.append(input)
+                if let name { names.append(name) }
             } catch {
                 printError("\(path) (\(role.rawValue)): \(error)")
                 throw Status.error.exit
             }
         }
+        let vms = VMNames.one(metrics.vm ?? names.first ?? socketName(targets[0].0))
         let out = Output()
+        let report = output.sink(out: out.text, metrics: metrics, vms: vms)
+        // The figures are of migrations that have completed by now.
+        (report as? OpenMetricsSink)?.completedAtUS = [.source: unixMicros(), .destination: unixMicros()]
+        let (sink, budget) = metrics.gate(report, vms: vms)
         let facts = QueryMigrateReport.render(
             inputs, analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD),
                                        writesDeviceStateTimesJSON: output.format == .json),
-            sink: output.sink(out: out.text))
+            sink: sink)
         try out.finish()
-        let status = finishQueryMigrate(facts, format: output.format)
+        let status = finish(finishQueryMigrate(facts, format: output.format), sink: sink, budget: budget)
         if status != .ok { throw status.exit }
     }
 }

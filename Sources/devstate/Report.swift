@@ -51,9 +51,12 @@ struct Report: ParsableCommand {
             (source, then destination; the whole {"return": …} or the inner object), rendered \
             as `devstate query` renders them; a saved reply has no schema, so the series is \
             judged from the members present.
+            --format openmetrics writes the last migration of each VM (or --run N) as Prometheus \
+            metrics (docs/prometheus.md).
             Exit status: \(Status.ok) = report complete; \(Status.skipped) = report printed but \
             malformed lines were skipped; \(Status.plotFailed) = the plot could not be drawn; \
-            \(Status.error) = an input could not be read; \(Status.usage) = bad usage.
+            \(Status.overBudget) = over --budget; \(Status.error) = an input could not be read; \
+            \(Status.usage) = bad usage.
             \(Status.queryMigrateHelp)
             """
     )
@@ -79,6 +82,8 @@ struct Report: ParsableCommand {
     var release: FixtureRelease = .v10_0
 
     @OptionGroup var output: OutputOptions
+
+    @OptionGroup var metrics: MetricOptions
 
     @Option(help: ArgumentHelp("Also draw a PNG bar chart of each run's top devices (needs gnuplot).", valueName: "file.png"))
     var plot: String?
@@ -108,6 +113,12 @@ struct Report: ParsableCommand {
         if let onlyRun, onlyRun < 1 { throw ValidationError("--run must be at least 1") }
         if plotTop < 1 || plotRuns < 1 { throw ValidationError("--plot-top and --plot-runs must be at least 1") }
         if summary, output.all { throw ValidationError("--all is for the full report; --summary has one line per run") }
+        if summary, output.format == .openmetrics {
+            throw ValidationError("--summary has no openmetrics form: metrics are of the last migration (--run N picks one)")
+        }
+        if metrics.vm != nil, !qmp, logs.isEmpty, sourceLog == nil, destinationLog == nil, fixture == .all {
+            throw ValidationError("--vm names one VM; the built-in fixtures are two: add --fixture pc or --fixture q35")
+        }
         if qmp {
             if logs.isEmpty, sourceLog == nil, destinationLog == nil {
                 throw ValidationError("--qmp needs a saved query-migrate reply: SOURCE.json [DESTINATION.json]")
@@ -178,13 +189,48 @@ struct Report: ParsableCommand {
         }
     }
 
+    /// A VM's name from its log's: "logs/web1-source.log" → "web1".
+    static func vmName(path: String) -> String {
+        var name = Substring(path.split(separator: "/").last ?? "")
+        for suffix in [".log", ".json", ".txt"] where name.hasSuffix(suffix) { name = name.dropLast(suffix.count) }
+        for suffix in ["-source", "-destination", "-src", "-dst"] where name.hasSuffix(suffix) {
+            name = name.dropLast(suffix.count)
+        }
+        return name.isEmpty || path == "-" ? "stdin" : String(name)
+    }
+
+    /// The VM of each group's runs, by the name its logs have in the report.
+    func vmNames(_ groups: [ReportGroup]) -> VMNames {
+        let (source, destination) = paths
+        let given = metrics.vm
+        if qmp { return .one(given ?? Self.vmName(path: source ?? destination ?? "-")) }
+        var byLog: [String: String] = [:]
+        for g in groups {
+            let vm: String
+            if let given {
+                vm = given
+            } else if source == nil, destination == nil, let s = g.source {
+                vm = Self.vmName(path: s.path)  // a fixture: pc, q35
+            } else {
+                vm = Self.vmName(path: (g.source ?? g.destination)?.path ?? "-")
+            }
+            for input in [g.source, g.destination].compactMap({ $0 }) { byLog[input.name] = vm }
+        }
+        let fallback = given ?? "stdin"
+        return VMNames(query: fallback, ofRun: { run in
+            (run.source ?? run.destination).flatMap { byLog[$0.log.file] } ?? fallback
+        })
+    }
+
     func run() throws {
         let replies = qmp ? try savedReplies() : []
         let groups = qmp ? [] : try groups()
+        let vms = vmNames(groups)
         let out = Output()
-        let base: ReportSink = summary
+        let report: ReportSink = summary
             ? SummarySink(format: output.format, width: output.width ?? terminalWidth(), top: output.top ?? 15, out: out.text)
-            : output.sink(out: out.text)
+            : output.sink(out: out.text, metrics: metrics, vms: vms)
+        let (base, budget) = metrics.gate(report, vms: vms)
         let collector = plot.map { _ in PlotCollector(next: base, top: plotTop, maxRuns: plotRuns) }
         let sink = collector ?? base
         // device-state-times is written out only in JSON.
@@ -209,6 +255,7 @@ struct Report: ParsableCommand {
                 if status == .ok { status = .plotFailed }
             }
         }
+        status = finish(status, sink: base, budget: budget)
         if status != .ok { throw status.exit }
     }
 

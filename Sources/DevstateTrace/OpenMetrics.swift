@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/// `--format openmetrics`: the last migration of each VM as OpenMetrics text (gauges in seconds,
+/// `# TYPE`, `# UNIT`, `# HELP`, `# EOF`), which Prometheus scrapes and node_exporter's textfile
+/// collector reads. The metric names and labels are listed in docs/prometheus.md.
+public final class OpenMetricsSink: ReportSink {
+    /// `--max-devices` when not given: the N longest devices of each side keep their own series.
+    public static let defaultMaxDevices = 50
+
+    let out: TextOut
+    let maxDevices: Int
+    let vmName: (RunReport) -> String
+    let queryVM: String
+    /// Unix time in µs at which each side's migration completed, when the caller knows it
+    /// (`devstate query`: the query; `devstate watch`: the MIGRATION event). Without it a trace
+    /// log's side uses its last checkpoint's `-msg timestamp=on` stamp.
+    public var completedAtUS: [Side: Int64] = [:]
+    /// Kept run per VM, in the order VMs first appear, with how many runs it had.
+    private var kept: [(vm: String, run: RunReport, runs: Int)] = []
+    /// For standard error: VMs with several runs, of which only the last is exported.
+    public private(set) var notes: [String] = []
+
+    /// `vmName` names the VM of a run; `queryVM` that of `query-migrate` inputs without one.
+    public init(out: TextOut, maxDevices: Int = OpenMetricsSink.defaultMaxDevices, queryVM: String = "",
+                vmName: ((RunReport) -> String)? = nil) {
+        self.out = out
+        self.maxDevices = max(1, maxDevices)
+        self.queryVM = queryVM
+        self.vmName = vmName ?? { _ in queryVM }
+    }
+
+    public func begin() {}
+
+    public func run(_ run: RunReport) {
+        let vm = vmName(run)
+        if let i = kept.firstIndex(where: { $0.vm == vm }) {
+            kept[i].run = run
+            kept[i].runs += 1
+        } else {
+            kept.append((vm, run, 1))
+        }
+    }
+
+    public func end(inputs: [InputSummary]) {
+        var m = MetricSet()
+        for (vm, run, runs) in kept {
+            if runs > 1 {
+                notes.append("openmetrics: \(vm.isEmpty ? "the logs" : "vm \(vm)") held \(runs) migrations; "
+                    + "exported the last (run \(run.index)); --run N exports another")
+            }
+            for side in [run.source, run.destination].compactMap({ $0 }) { add(side, vm: vm, to: &m) }
+        }
+        // query-migrate inputs that gave no report side: what QEMU itself says.
+        for facts in inputs.compactMap(\.queryMigrate) where !facts.rendered {
+            let labels = [("vm", queryVM), ("side", facts.role.rawValue)]
+            m.info(labels, input: "query-migrate", series: facts.series.rawValue, version: facts.qemuVersion)
+            guard facts.status == "completed" else { continue }
+            addQEMUTimes(facts.qemuTimes, vm: queryVM, to: &m)
+            if let at = completedAtUS[facts.role] { m.add(.completed, labels, MetricSet.seconds(at)) }
+        }
+        out(m.text())
+    }
+
+    private func add(_ side: SideReport, vm: String, to m: inout MetricSet) {
+        let labels = [("vm", vm), ("side", side.side.rawValue)]
+        let facts = side.log.queryMigrate?.facts
+        m.info(labels, input: facts == nil ? "trace" : "query-migrate", series: facts?.series.rawValue ?? "trace",
+               version: facts?.qemuVersion)
+        if side.side == .source {
+            if let total = side.totalUS {
+                m.add(.downtime, [("vm", vm)], MetricSet.seconds(total))
+                addQEMUTimes(.init(setupTimeMS: facts?.qemuTimes.setupTimeMS,
+                                   totalTimeMS: facts?.qemuTimes.totalTimeMS), vm: vm, to: &m)
+            } else if let facts {
+                addQEMUTimes(facts.qemuTimes, vm: vm, to: &m)
+            }
+        }
+        // Phases of the same name (a log with a repeated checkpoint) add up: one series each.
+        var phases: [(String, Int64)] = []
+        for p in side.phases {
+            guard let d = p.durationUS else { continue }
+            if let i = phases.firstIndex(where: { $0.0 == p.label }) { phases[i].1 += d } else { phases.append((p.label, d)) }
+        }
+        for (label, d) in phases { m.add(.phase, labels + [("phase", label)], MetricSet.seconds(d)) }
+
+        // Devices: 0 µs left out (as query-migrate does); one series per device, so repeats add up.
+        var devices: [(key: DeviceKey, name: String, us: UInt64)] = []
+        var slot: [DeviceKey: Int] = [:]
+        for row in side.devices where row.device.timeUS > 0 {
+            if let i = slot[row.key] {
+                devices[i].us += row.device.timeUS
+            } else {
+                slot[row.key] = devices.count
+                devices.append((row.key, row.name, row.device.timeUS))
+            }
+        }
+        m.add(.devices, labels, "\(devices.count)")
+        let ordered = devices.enumerated().sorted {
+            $0.element.us != $1.element.us ? $0.element.us > $1.element.us : $0.offset < $1.offset
+        }.map(\.element)
+        let op = side.side == .source ? "save" : "load"
+        var other: [Section: UInt64] = [:]
+        for (i, d) in ordered.enumerated() {
+            if i < maxDevices {
+                m.add(.device, labels + [("op", op), ("section", d.key.section.rawValue), ("device", d.name),
+                                         ("instance_id", "\(d.key.instanceID)")], MetricSet.seconds(d.us))
+            } else {
+                other[d.key.section, default: 0] += d.us
+            }
+        }
+        for section in Section.allCases {
+            guard let us = other[section] else { continue }
+            m.add(.device, labels + [("op", op), ("section", section.rawValue), ("device", "other")],
+                  MetricSet.seconds(us))
+        }
+        if let at = completedAtUS[side.side] ?? (facts == nil ? side.checkpoints.last?.timestampUS : nil) {
+            m.add(.completed, labels, MetricSet.seconds(at))
+        }
+    }
+
+    private func addQEMUTimes(_ t: MigrateReply.QEMUTimes, vm: String, to m: inout MetricSet) {
+        let labels = [("vm", vm)]
+        if let ms = t.downtimeMS { m.add(.downtime, labels, MetricSet.seconds(ms * 1000)) }
+        if let ms = t.setupTimeMS { m.add(.setup, labels, MetricSet.seconds(ms * 1000)) }
+        if let ms = t.totalTimeMS { m.add(.duration, labels, MetricSet.seconds(ms * 1000)) }
+    }
+}
+
+/// The metric families, in the order they are written.
+enum MetricFamily: String, CaseIterable {
+    case downtime = "qemu_migration_downtime_seconds"
+    case phase = "qemu_migration_downtime_phase_seconds"
+    case device = "qemu_migration_device_time_seconds"
+    case devices = "qemu_migration_devices"
+    case setup = "qemu_migration_setup_seconds"
+    case duration = "qemu_migration_duration_seconds"
+    case completed = "qemu_migration_last_completed_timestamp_seconds"
+    case info = "qemu_migration_devstate_info"
+
+    var unit: String? { rawValue.hasSuffix("_seconds") ? "seconds" : nil }
+
+    var help: String {
+        switch self {
+        case .downtime: "Guest downtime of the last completed migration, measured on the source (src-downtime-start to src-downtime-end)."
+        case .phase: "Time between consecutive downtime checkpoints of the last completed migration."
+        case .device: "Time one device took to save (source) or load (destination) its state in the last completed migration; device other sums the devices past --max-devices."
+        case .devices: "Devices with a save or load time above 0 in the last completed migration, before any were summed into other."
+        case .setup: "Setup time of the last completed migration, as query-migrate reports it."
+        case .duration: "Total time of the last completed migration, as query-migrate reports it."
+        case .completed: "Unix time at which the last migration completed on this side."
+        case .info: "Where these figures come from: input (trace or query-migrate), our QEMU series, QEMU's version."
+        }
+    }
+}
+
+/// Samples grouped by family, then written as OpenMetrics text.
+struct MetricSet {
+    private var samples: [MetricFamily: [(labels: [(String, String)], value: String)]] = [:]
+
+    mutating func add(_ family: MetricFamily, _ labels: [(String, String)], _ value: String) {
+        samples[family, default: []].append((labels, value))
+    }
+
+    mutating func info(_ labels: [(String, String)], input: String, series: String, version: String?) {
+        add(.info, labels + [("input", input), ("series", series), ("qemu_version", version ?? "")], "1")
+    }
+
+    /// µs as seconds, exactly: 1829 → "0.001829".
+    static func seconds<T: BinaryInteger>(_ us: T) -> String {
+        let v = Int64(clamping: us)
+        let magnitude = v.magnitude
+        let fraction = String(magnitude % 1_000_000)
+        return (v < 0 ? "-" : "") + "\(magnitude / 1_000_000)."
+            + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
+
+    /// A label value with `\`, `"` and newlines escaped.
+    static func escape(_ value: String) -> String {
+        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0.isNewline }) else { return value }
+        var result = ""
+        for c in value {
+            switch c {
+            case "\\": result += "\\\\"
+            case "\"": result += "\\\""
+            case "\n": result += "\\n"
+            case "\r\n": result += "\\n"
+            case _ where c.isNewline: result += "\\n"
+            default: result.append(c)
+            }
+        }
+        return result
+    }
+
+    func text() -> String {
+        var text = ""
+        for family in MetricFamily.allCases {
+            guard let list = samples[family] else { continue }
+            text += "# TYPE \(family.rawValue) gauge\n"
+            if let unit = family.unit { text += "# UNIT \(family.rawValue) \(unit)\n" }
+            text += "# HELP \(family.rawValue) \(family.help)\n"
+            for s in list {
+                text += family.rawValue + "{"
+                text += s.labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",")
+                text += "} \(s.value)\n"
+            }
+        }
+        return text + "# EOF\n"
+    }
+}
