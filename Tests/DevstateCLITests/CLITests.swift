@@ -256,7 +256,15 @@ final class FakeQMP: @unchecked Sendable {
         return received
     }
 
-    init(migrate: String, schema: String? = nil) throws {
+    /// `migrate`: the query-migrate replies in turn (the last one repeats). `name`: query-name's.
+    /// `events`: the events capability. `eventAfter`: after the Nth query-migrate reply, send this
+    /// event line. `closeAfter`: after the Nth query-migrate reply, hang up (QEMU went away).
+    convenience init(migrate: String, schema: String? = nil) throws {
+        try self.init(replies: [migrate], schema: schema)
+    }
+
+    init(replies: [String], schema: String? = nil, name: String? = nil, events: Bool = false,
+         eventAfter: (Int, String)? = nil, closeAfter: Int? = nil) throws {
         path = NSTemporaryDirectory() + "qmp-\(UUID().uuidString.prefix(8)).sock"
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
@@ -273,8 +281,8 @@ final class FakeQMP: @unchecked Sendable {
         }
         guard bound == 0, listen(listener, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
         let fd = listener
-        let reply = migrate
         Thread.detachNewThread { [self] in
+            var asked = 0
             let c = accept(fd, nil, nil)
             guard c >= 0 else { return }
             func send(_ s: String) { var s = s + "\r\n"; s.withUTF8 { _ = write(c, $0.baseAddress, $0.count) } }
@@ -298,7 +306,14 @@ final class FakeQMP: @unchecked Sendable {
                         send(#"{"return": {}}"#)
                     case "query-migrate":
                         send(#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESUME"}"#)
-                        send(#"{"return": "# + reply + "}")
+                        send(#"{"return": "# + replies[min(asked, replies.count - 1)] + "}")
+                        asked += 1
+                        if let (n, event) = eventAfter, n == asked { send(event) }
+                        if let closeAfter, closeAfter == asked { close(c); return }
+                    case "query-name":
+                        send(name.map { #"{"return": {"name": "\#($0)"}}"# } ?? #"{"return": {}}"#)
+                    case "query-migrate-capabilities":
+                        send(#"{"return": [{"capability": "xbzrle", "state": false}, {"capability": "events", "state": "# + (events ? "true" : "false") + "}]}")
                     case "query-qmp-schema" where schema != nil:
                         send(#"{"return": "# + schema! + "}")
                     default:

@@ -383,7 +383,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         #expect(r.out.contains("series 0.2.0 (from query-qmp-schema): complete"))
         #expect(!r.out.contains("PARTIAL"))
         for fake in [source, destination] {
-            #expect(fake.commands == ["qmp_capabilities", "query-qmp-schema", "query-migrate"])
+            #expect(fake.commands == ["qmp_capabilities", "query-qmp-schema", "query-name", "query-migrate"])
             #expect(fake.commands.allSatisfy(QMPClient.readOnlyCommands.contains))
         }
     }
