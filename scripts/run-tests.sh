@@ -93,6 +93,12 @@ echo "== devstate CLI against real stock QEMUs: 10.0 (bookworm-backports) and 10
 run_suite cli-stock-qemu env DEVSTATE_BIN="$(swift build --scratch-path "$SWIFT_SCRATCH" --show-bin-path)/devstate" \
     bash scripts/fixtures/e2e-stock-qemu.sh
 
+# Before qemu-e2e, which skips installing dependencies: this installs Debian's Prometheus and
+# node_exporter that the e2e's watcher test runs.
+echo "== Prometheus: promtool on every fixture's OpenMetrics output and on docs/prometheus' rules"
+run_suite prometheus-checks env DEVSTATE_BIN="$(swift build --scratch-path "$SWIFT_SCRATCH" --show-bin-path)/devstate" \
+    bash -c 'scripts/prometheus/install-deps.sh && scripts/prometheus/check.sh'
+
 echo "== Patched QEMU 10.0 and 10.2: real migrations, reference comparison, one library, 0.1.0 compat (Tests/e2e)"
 run_suite qemu-e2e env DEVSTATE_E2E_SKIP_DEPS=1 scripts/qemu/e2e.sh
 fi

@@ -27,7 +27,7 @@ public struct BudgetOverrun: Sendable, Equatable {
     public var run: Int
     /// What went over, e.g. "downtime 6.378 ms (source) is 1.378 ms over".
     public var over: [String]
-    /// Per side, its longest devices until they add up to the budget (at most `listed`).
+    /// Per side, a line of its longest devices until they add up to the budget (at most `listed`).
     public var devices: [String]
 }
 
@@ -104,11 +104,16 @@ public final class BudgetCheck: ReportSink {
                 }
             }
             anything = anything || !side.devices.isEmpty
-            for row in side.devices where row.device.timeUS > budget.us {
+            // Devices over on their own, longest first; a tiny budget lists a few and counts the rest.
+            let overDevices = side.devicesByTime.filter { $0.device.timeUS > budget.us }
+            for row in overDevices.prefix(Self.listed) {
                 over.append(overText("\(op) of \(row.name)#\(row.device.instanceID)", row.device.timeUS,
                                      "\(side.side.rawValue), one device"))
             }
-            devices.append(contentsOf: usedBy(side, op: op))
+            if overDevices.count > Self.listed {
+                over.append("\(overDevices.count - Self.listed) more \(side.side.rawValue) devices over")
+            }
+            if let line = usedBy(side, op: op) { devices.append(line) }
         }
         if anything { judged += 1 }
         if !over.isEmpty {
@@ -116,18 +121,19 @@ public final class BudgetCheck: ReportSink {
         }
     }
 
-    /// The side's longest devices until they add up to the budget.
-    private func usedBy(_ side: SideReport, op: String) -> [String] {
+    /// The side's longest devices until they add up to the budget, as one line; nil without any.
+    private func usedBy(_ side: SideReport, op: String) -> String? {
         var sum: UInt64 = 0
         var named: [String] = []
         for row in side.devicesByTime.prefix(Self.listed) where row.device.timeUS > 0 {
             sum += row.device.timeUS
             let share = Double(row.device.timeUS) / Double(budget.us)
-            named.append("\(side.side.rawValue) \(op) \(row.name)#\(row.device.instanceID) "
-                + "\(formatMicros(Int64(row.device.timeUS))) (\(percent(share)) of the budget)")
+            // A device many times the budget reads better as a multiple than as 222700.0%.
+            let part = share >= 10 ? "\(formatFixed(share, digits: 0))× the budget" : "\(percent(share)) of the budget"
+            named.append("\(row.name)#\(row.device.instanceID) \(formatMicros(Int64(row.device.timeUS))) (\(part))")
             if sum >= budget.us { break }
         }
-        return named
+        return named.isEmpty ? nil : "\(side.side.rawValue) \(op): " + named.joined(separator: ", ")
     }
 
     /// The message for standard error; nil when every migration was within the budget.
@@ -135,10 +141,9 @@ public final class BudgetCheck: ReportSink {
         guard !overruns.isEmpty else { return nil }
         var text = "over budget (\(budget)): \(overruns.count) of \(judged) migration\(judged == 1 ? "" : "s") went over"
         for o in overruns {
-            text += "\n  \(o.vm.isEmpty ? "" : o.vm + " ")run \(o.run): " + o.over.joined(separator: "; ")
-            if !o.devices.isEmpty {
-                text += "\n    devices that used it: " + o.devices.joined(separator: ", ")
-            }
+            text += "\n  \(o.vm.isEmpty ? "" : o.vm + " ")run \(o.run):"
+            for line in o.over { text += "\n    " + line }
+            for line in o.devices { text += "\n    devices that used it, " + line }
         }
         return text
     }

@@ -140,7 +140,7 @@ enum MetricFamily: String, CaseIterable {
 
     var help: String {
         switch self {
-        case .downtime: "Guest downtime of the last completed migration, measured on the source (src-downtime-start to src-downtime-end)."
+        case .downtime: "Guest downtime of the last completed migration, on the source: src-downtime-start to src-downtime-end from the checkpoints, else query-migrate's downtime (ms)."
         case .phase: "Time between consecutive downtime checkpoints of the last completed migration."
         case .device: "Time one device took to save (source) or load (destination) its state in the last completed migration; device other sums the devices past --max-devices."
         case .devices: "Devices with a save or load time above 0 in the last completed migration, before any were summed into other."

@@ -191,7 +191,8 @@ struct Sample: Equatable {
         #expect(err.contains("over budget (5.000 ms)"))
         #expect(err.contains("downtime 6.378 ms (source) is 1.378 ms over"))
         #expect(err.contains("load to vm started 14.653 ms (destination) is 9.653 ms over"))
-        #expect(err.contains("devices that used it: source save 0000:00:03.0/e1000e#0 1.829 ms (36.6% of the budget)"))
+        #expect(err.contains("devices that used it, source save: 0000:00:03.0/e1000e#0 1.829 ms (36.6% of the budget), 0000:00:02.0/virtio-blk#0 900 µs (18.0% of the budget)"))
+        #expect(err.contains("devices that used it, destination load: 0000:00:1f.0/ICH9LPC#0 2.253 ms (45.1% of the budget)"))
         // One device over on its own: ICH9LPC loads in 2.253 ms.
         let device = try devstate(["report"] + q35 + ["--budget", "2ms", "--format", "json"])
         #expect(device.status == 7)

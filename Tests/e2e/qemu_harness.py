@@ -126,15 +126,18 @@ def machine_args(config, workdir):
 class QemuVM:
     """One qemu-system-x86_64 process with QMP and the downtime trace."""
 
-    def __init__(self, binary, config, workdir, name, incoming=None):
+    def __init__(self, binary, config, workdir, name, incoming=None, watch_qmp=False):
+        """watch_qmp: also open a second QMP monitor at .watch_qmp_path, for a
+        client of its own (one monitor serves one client at a time)."""
         self.binary = binary
         self.workdir = workdir
         self.name = name
         self.qmp_path = os.path.join(workdir, f"{name}.qmp")
         self.log_path = os.path.join(workdir, f"{name}.trace.log")
         self.stderr_path = os.path.join(workdir, f"{name}.stderr")
-        for p in (self.qmp_path, self.log_path):
-            if os.path.exists(p):
+        self.watch_qmp_path = os.path.join(workdir, f"{name}.watch.qmp") if watch_qmp else None
+        for p in (self.qmp_path, self.log_path, self.watch_qmp_path):
+            if p and os.path.exists(p):
                 os.unlink(p)
         args = [binary]
         for d in FIRMWARE_DIRS:
@@ -150,6 +153,8 @@ class QemuVM:
             "-msg", "timestamp=on",
             "-D", self.log_path,
         ]
+        if watch_qmp:
+            args += ["-qmp", f"unix:{self.watch_qmp_path},server=on,wait=off"]
         if incoming:
             args += ["-incoming", incoming]
         self.args = args

@@ -6,7 +6,7 @@
 #
 # Environment: DEVSTATE_QEMU_WORK (default /var/tmp/devstate-qemu) holds
 # everything large; DEVSTATE_QEMU_JOBS (default 2) is ninja's -j;
-# DEVSTATE_E2E_SKIP_DEPS=1 skips install-deps.sh (for reruns);
+# DEVSTATE_E2E_SKIP_DEPS=1 skips install-deps.sh and scripts/prometheus/install-deps.sh (for reruns);
 # DEVSTATE_QEMU_RELEASES (default "10.0 10.2"); extra arguments go to pytest.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,6 +15,10 @@ cd "$DEVSTATE_REPO"
 
 . "$here/timing.sh"
 
+# Prometheus and node_exporter, for Tests/e2e/test_prometheus.py
+if [ "${DEVSTATE_E2E_SKIP_DEPS:-0}" != 1 ]; then
+    timed "prometheus deps" "$DEVSTATE_REPO/scripts/prometheus/install-deps.sh" >&2
+fi
 timed "QEMU builds" "$here/build-all.sh" >&2
 set -a
 . "$DEVSTATE_QEMU_WORK/binaries.env"
