@@ -82,15 +82,18 @@ public final class OpenMetricsSink: ReportSink {
         }
         for (label, d) in phases { m.add(.phase, labels + [("phase", label)], MetricSet.seconds(d)) }
 
-        // Devices: 0 µs left out (as query-migrate does); one series per device, so repeats add up.
-        var devices: [(key: DeviceKey, name: String, us: UInt64)] = []
-        var slot: [DeviceKey: Int] = [:]
+        // Devices: 0 µs left out (as query-migrate does); one series per label set, so repeats
+        // add up — also two idstrs whose invalid UTF-8 both read as U+FFFD.
+        struct Series: Hashable { var name: String, instanceID: UInt32, section: Section }
+        var devices: [(key: Series, us: UInt64)] = []
+        var slot: [Series: Int] = [:]
         for row in side.devices where row.device.timeUS > 0 {
-            if let i = slot[row.key] {
+            let key = Series(name: row.name, instanceID: row.device.instanceID, section: row.device.section)
+            if let i = slot[key] {
                 devices[i].us += row.device.timeUS
             } else {
-                slot[row.key] = devices.count
-                devices.append((row.key, row.name, row.device.timeUS))
+                slot[key] = devices.count
+                devices.append((key, row.device.timeUS))
             }
         }
         m.add(.devices, labels, "\(devices.count)")
@@ -101,7 +104,7 @@ public final class OpenMetricsSink: ReportSink {
         var other: [Section: UInt64] = [:]
         for (i, d) in ordered.enumerated() {
             if i < maxDevices {
-                m.add(.device, labels + [("op", op), ("section", d.key.section.rawValue), ("device", d.name),
+                m.add(.device, labels + [("op", op), ("section", d.key.section.rawValue), ("device", d.key.name),
                                          ("instance_id", "\(d.key.instanceID)")], MetricSet.seconds(d.us))
             } else {
                 other[d.key.section, default: 0] += d.us

@@ -145,6 +145,9 @@ struct Sample: Equatable {
         log += Data("1@1700000000.000200:vmstate_downtime_save type=non-iterable idstr=we\"ird\\dev,x instance_id=0 downtime=42\n".utf8)
         log += Data("1@1700000000.000300:vmstate_downtime_save type=non-iterable idstr=bad".utf8) + Data([0xff, 0xfe])
             + Data(" instance_id=1 downtime=7\n".utf8)
+        // Other invalid bytes read as the same name: one series, the times added.
+        log += Data("1@1700000000.000350:vmstate_downtime_save type=non-iterable idstr=bad".utf8) + Data([0xfd, 0xfc])
+            + Data(" instance_id=1 downtime=5\n".utf8)
         log += Data("1@1700000000.000400:vmstate_downtime_checkpoint src-downtime-end\n".utf8)
         try log.write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -155,6 +158,7 @@ struct Sample: Equatable {
         let devices = samples.filter { $0.name == "qemu_migration_device_time_seconds" }
         #expect(Set(devices.map { $0.labels["device"]! }) == ["we\"ird\\dev,x", "bad\u{FFFD}\u{FFFD}"])
         #expect(devices.first { $0.labels["instance_id"] == "0" }?.micros == 42)
+        #expect(devices.first { $0.labels["instance_id"] == "1" }?.micros == 12)
         #expect(samples.first { $0.name == "qemu_migration_downtime_seconds" }?.micros == 300)
     }
 
