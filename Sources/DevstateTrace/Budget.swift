@@ -36,7 +36,7 @@ public struct BudgetOverrun: Sendable, Equatable {
 /// or any one device's save or load time is greater than the budget.
 public final class BudgetCheck: ReportSink {
     public let budget: Budget
-    public let next: ReportSink
+    let next: ReportSink
     let vmName: (RunReport) -> String
     let queryVM: String
     /// Devices named per side in a message.
@@ -65,9 +65,8 @@ public final class BudgetCheck: ReportSink {
         // A source without a rendered side (stock QEMU, 0.1.0 without checkpoints): judge
         // QEMU's own downtime figure.
         for facts in inputs.compactMap(\.queryMigrate) where facts.role == .source && !facts.rendered {
-            guard facts.status == "completed", let ms = facts.qemuTimes.downtimeMS else { continue }
+            guard facts.status == "completed", let us = facts.qemuTimes.downtimeUS else { continue }
             judged += 1
-            let us = ms * 1000
             if us > budget.us {
                 overruns.append(BudgetOverrun(vm: queryVM, run: 1,
                                               over: [overText("downtime", us, "query-migrate's downtime, ms")],
@@ -89,13 +88,9 @@ public final class BudgetCheck: ReportSink {
         var anything = false
         for side in sides {
             let op = side.side == .source ? "save" : "load"
-            var total: UInt64?
-            if let t = side.totalUS, t >= 0 {
-                total = UInt64(t)
-            } else if side.side == .source, let ms = side.log.queryMigrate?.facts.qemuTimes.downtimeMS {
-                total = ms * 1000
-            }
-            if let total {
+            let byTime = side.devicesByTime
+            if let t = side.downtimeUS, t >= 0 {
+                let total = UInt64(t)
                 anything = true
                 if total > budget.us {
                     over.append(side.side == .source
@@ -105,7 +100,7 @@ public final class BudgetCheck: ReportSink {
             }
             anything = anything || !side.devices.isEmpty
             // Devices over on their own, longest first; a tiny budget lists a few and counts the rest.
-            let overDevices = side.devicesByTime.filter { $0.device.timeUS > budget.us }
+            let overDevices = byTime.filter { $0.device.timeUS > budget.us }
             for row in overDevices.prefix(Self.listed) {
                 over.append(overText("\(op) of \(row.name)#\(row.device.instanceID)", row.device.timeUS,
                                      "\(side.side.rawValue), one device"))
@@ -113,7 +108,7 @@ public final class BudgetCheck: ReportSink {
             if overDevices.count > Self.listed {
                 over.append("\(overDevices.count - Self.listed) more \(side.side.rawValue) devices over")
             }
-            if let line = usedBy(side, op: op) { devices.append(line) }
+            if let line = usedBy(byTime, side: side.side, op: op) { devices.append(line) }
         }
         if anything { judged += 1 }
         if !over.isEmpty {
@@ -122,10 +117,10 @@ public final class BudgetCheck: ReportSink {
     }
 
     /// The side's longest devices until they add up to the budget, as one line; nil without any.
-    private func usedBy(_ side: SideReport, op: String) -> String? {
+    private func usedBy(_ byTime: [DeviceRow], side: Side, op: String) -> String? {
         var sum: UInt64 = 0
         var named: [String] = []
-        for row in side.devicesByTime.prefix(Self.listed) where row.device.timeUS > 0 {
+        for row in byTime.prefix(Self.listed) where row.device.timeUS > 0 {
             sum += row.device.timeUS
             let share = Double(row.device.timeUS) / Double(budget.us)
             // A device many times the budget reads better as a multiple than as 222700.0%.
@@ -133,7 +128,7 @@ public final class BudgetCheck: ReportSink {
             named.append("\(row.name)#\(row.device.instanceID) \(formatMicros(Int64(row.device.timeUS))) (\(part))")
             if sum >= budget.us { break }
         }
-        return named.isEmpty ? nil : "\(side.side.rawValue) \(op): " + named.joined(separator: ", ")
+        return named.isEmpty ? nil : "\(side.rawValue) \(op): " + named.joined(separator: ", ")
     }
 
     /// The message for standard error; nil when every migration was within the budget.

@@ -66,12 +66,10 @@ public final class OpenMetricsSink: ReportSink {
         m.info(labels, input: facts == nil ? "trace" : "query-migrate", series: facts?.series.rawValue ?? "trace",
                version: facts?.qemuVersion)
         if side.side == .source {
-            if let total = side.totalUS {
-                m.add(.downtime, [("vm", vm)], MetricSet.seconds(total))
-                addQEMUTimes(.init(setupTimeMS: facts?.qemuTimes.setupTimeMS,
-                                   totalTimeMS: facts?.qemuTimes.totalTimeMS), vm: vm, to: &m)
-            } else if let facts {
-                addQEMUTimes(facts.qemuTimes, vm: vm, to: &m)
+            if let downtime = side.downtimeUS { m.add(.downtime, [("vm", vm)], MetricSet.seconds(downtime)) }
+            if let facts {
+                addQEMUTimes(.init(setupTimeMS: facts.qemuTimes.setupTimeMS, totalTimeMS: facts.qemuTimes.totalTimeMS),
+                             vm: vm, to: &m)
             }
         }
         // Phases of the same name (a log with a repeated checkpoint) add up: one series each.
@@ -122,7 +120,7 @@ public final class OpenMetricsSink: ReportSink {
 
     private func addQEMUTimes(_ t: MigrateReply.QEMUTimes, vm: String, to m: inout MetricSet) {
         let labels = [("vm", vm)]
-        if let ms = t.downtimeMS { m.add(.downtime, labels, MetricSet.seconds(ms * 1000)) }
+        if let us = t.downtimeUS { m.add(.downtime, labels, MetricSet.seconds(us)) }
         if let ms = t.setupTimeMS { m.add(.setup, labels, MetricSet.seconds(ms * 1000)) }
         if let ms = t.totalTimeMS { m.add(.duration, labels, MetricSet.seconds(ms * 1000)) }
     }
@@ -184,8 +182,6 @@ struct MetricSet {
             switch c {
             case "\\": result += "\\\\"
             case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            case "\r\n": result += "\\n"
             case _ where c.isNewline: result += "\\n"
             default: result.append(c)
             }

@@ -168,6 +168,7 @@ public struct MigrateReply: Sendable, Equatable {
         }
         /// Whether the reply has any of them: only an outgoing migration's reply does.
         public var any: Bool { downtimeMS != nil || setupTimeMS != nil || totalTimeMS != nil }
+        public var downtimeUS: UInt64? { downtimeMS.map { $0 * 1000 } }
     }
 
     public var status: String?

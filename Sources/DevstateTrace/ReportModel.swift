@@ -99,6 +99,14 @@ public struct SideReport: Sendable {
 
     public var side: Side { log.side }
 
+    /// `totalUS`, else for a source from `query-migrate` without checkpoints QEMU's own
+    /// `downtime` (ms): what the budget judges and the metrics call the downtime.
+    public var downtimeUS: Int64? {
+        if let totalUS { return totalUS }
+        guard side == .source, let us = log.queryMigrate?.facts.qemuTimes.downtimeUS else { return nil }
+        return Int64(us)
+    }
+
     /// False for a side from `query-migrate`: no log, so no line numbers.
     public var hasLines: Bool { log.queryMigrate == nil }
 

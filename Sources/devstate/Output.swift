@@ -93,10 +93,9 @@ struct VMNames {
 
 /// After the report: the metrics' notes and the budget's verdict on standard error, and the
 /// exit status with the budget taken into account (over budget wins over every status but error).
-func finish(_ status: Status, sink: ReportSink, budget: BudgetCheck?) -> Status {
-    var leaf = sink
-    if let budget { leaf = budget.next }
-    if let metrics = leaf as? OpenMetricsSink { metrics.notes.forEach(printError) }
+/// `report` is the format's sink, before `MetricOptions.gate` wrapped it.
+func finish(_ status: Status, report: ReportSink, budget: BudgetCheck?) -> Status {
+    if let metrics = report as? OpenMetricsSink { metrics.notes.forEach(printError) }
     guard let budget else { return status }
     if let message = budget.message {
         printError(message)

@@ -83,7 +83,7 @@ struct Query: ParsableCommand {
                                        writesDeviceStateTimesJSON: output.format == .json),
             sink: sink)
         try out.finish()
-        let status = finish(finishQueryMigrate(facts, format: output.format), sink: sink, budget: budget)
+        let status = finish(finishQueryMigrate(facts, format: output.format), report: report, budget: budget)
         if status != .ok { throw status.exit }
     }
 }

@@ -255,7 +255,7 @@ struct Report: ParsableCommand {
                 if status == .ok { status = .plotFailed }
             }
         }
-        status = finish(status, sink: base, budget: budget)
+        status = finish(status, report: report, budget: budget)
         if status != .ok { throw status.exit }
     }
 

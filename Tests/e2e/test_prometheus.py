@@ -110,17 +110,6 @@ def wait_file(path, timeout=FILE_TIMEOUT, watcher=None):
         return f.read()
 
 
-def wait_status(qmp, timeout=60.0):
-    """query-migrate until a terminal status (the destination of -incoming defer)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        info = qmp.cmd("query-migrate")
-        if info.get("status") in h.DONE_STATES:
-            return info
-        assert time.monotonic() < deadline, f"migration hangs: {info}"
-        time.sleep(0.05)
-
-
 def promtool_check(text, label):
     run = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                          text=True, timeout=30)
@@ -236,7 +225,7 @@ def test_watch_to_prometheus_equals_query_and_trace(patched_bin, release, tmp_pa
         info = {"source": h.migrate_to_file(src.qmp, stream)}
         assert info["source"]["status"] == "completed", info["source"]
         dst.qmp.cmd("migrate-incoming", uri=f"file:{stream}")
-        info["destination"] = wait_status(dst.qmp)
+        info["destination"] = h.wait_migration(dst.qmp, timeout=60.0)
         assert info["destination"]["status"] == "completed", info["destination"]
 
         texts = {}
@@ -360,7 +349,7 @@ def test_watch_budget_gate(patched_bin, tmp_path):
         dst = h.QemuVM(patched_bin, "q35", wd, "dst", incoming="defer", watch_qmp=True)
         vms.append(dst)
         dst.qmp.cmd("migrate-incoming", uri=f"file:{stream}")
-        assert wait_status(dst.qmp)["status"] == "completed"
+        assert h.wait_migration(dst.qmp, timeout=60.0)["status"] == "completed"
         # The watcher is gone: its monitor is free for devstate query; the
         # destination's second monitor has had no client yet.
         ok = devstate("query", src.watch_qmp_path, dst.watch_qmp_path, "--budget", "10s")
