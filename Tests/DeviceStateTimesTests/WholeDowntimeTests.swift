@@ -138,15 +138,4 @@ import Testing
 
     static let maxRuns = 200_000
     static let maxQueries = 5_000_000
-
-    /// Runs both closures on two threads of their own (not a pool that may run them one after
-    /// the other) and waits, bounded, for both.
-    private func onTwoThreads(writer: @escaping @Sendable () -> Void,
-                              reader: @escaping @Sendable () -> Void) -> Bool {
-        let done = DispatchSemaphore(value: 0)
-        for body in [writer, reader] {
-            Thread.detachNewThread { body(); done.signal() }
-        }
-        return (0..<2).allSatisfy { _ in done.wait(timeout: .now() + 120) == .success }
-    }
 }
