@@ -5,22 +5,21 @@ import DeviceStateTimes
 /// `DeviceStateTimes.Recorder` (the same code path QEMU uses) for `device-state-times`.
 public final class Analyzer {
     public let knowledge: DeviceKnowledge
-    /// Whether `SideReport.deviceStateTimesJSON` is wanted (JSON output); else the recorder
-    /// still runs (its count and state are shown) but its JSON is not written ("[]").
-    public var writesDeviceStateTimesJSON: Bool
     private let sourceRecorder = Recorder()
     private let destinationRecorder = Recorder()
     /// idstr → what is known of it; runs repeat the same names, so this saves most work.
     private var nameInfo: [NameKey: NameFacts] = [:]
     /// Type → its number, for adding up by type without hashing per device.
     private var typeNumbers: [String: Int] = [:]
+    /// Type number → its name.
+    private var typeNames: [String] = []
     /// Type number → its row in the run's by-type list (-1: none yet); reset after each run.
     private var typeSlots: [Int] = []
-    /// Per side, the previous run's idstrs and facts by position: runs list their devices in
-    /// the same order, and the splitter hands out one shared array per name, so a comparison
-    /// of the arrays (identical storage) finds most facts without hashing.
-    private var previousSource: (names: [[UInt8]], facts: [NameFacts]) = ([], [])
-    private var previousDestination: (names: [[UInt8]], facts: [NameFacts]) = ([], [])
+    /// Per side, the previous run's devices and their facts by position: runs list their
+    /// devices in the same order, and the splitter hands out one shared array per name, so a
+    /// comparison of the arrays (identical storage) finds most facts without hashing.
+    private var previousSource: (devices: [DeviceTime], facts: [NameFacts]) = ([], [])
+    private var previousDestination: (devices: [DeviceTime], facts: [NameFacts]) = ([], [])
 
     struct NameFacts {
         var type: String
@@ -34,9 +33,8 @@ public final class Analyzer {
         func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 
-    public init(knowledge: DeviceKnowledge = DeviceKnowledge(), writesDeviceStateTimesJSON: Bool = true) {
+    public init(knowledge: DeviceKnowledge = DeviceKnowledge()) {
         self.knowledge = knowledge
-        self.writesDeviceStateTimesJSON = writesDeviceStateTimesJSON
     }
 
     /// The names of the phases between known consecutive checkpoints.
@@ -61,23 +59,23 @@ public final class Analyzer {
     public func analyze(_ log: SideLog) -> SideReport {
         let facts = deviceFacts(log)
         var recorder = RecorderInfo()
-        let (kept, json) = record(log, vmsd: facts.vmsd, info: &recorder)
+        let kept = record(log, vmsd: facts.vmsd, info: &recorder)
         let timeline = timeline(log)
         let shares = shares(log, phases: timeline.phases)
         let (rows, types) = rows(log, facts: facts.facts, vmsd: facts.vmsd, kept: kept,
                                  denominators: shares.denominators)
         return SideReport(log: log, devices: rows, phases: timeline.phases,
                           checkpoints: timeline.checkpoints, types: types,
-                          deviceStateTimesJSON: json, recorder: recorder,
+                          recorder: recorder,
                           originUS: timeline.origin, totalUS: timeline.total,
                           shareBasis: [.iterable: shares.basis[0], .nonIterable: shares.basis[1]],
-                          notes: notes(log))
+                          notes: notes(log, timeline.checkpoints))
     }
 
     // MARK: Steps
 
     /// What the report says about the side beyond its numbers.
-    private func notes(_ log: SideLog) -> [String] {
+    private func notes(_ log: SideLog, _ checkpoints: [CheckpointRow]) -> [String] {
         let qmp = log.queryMigrate
         var notes: [String] = qmp?.notes ?? []
         if log.side == .source, !log.startedAtCheckpoint {
@@ -86,11 +84,36 @@ public final class Analyzer {
         if log.droppedDevices > 0 {
             notes.append("\(log.droppedDevices) device lines past the per-run limit were not kept")
         }
-        for checkpoint in log.checkpoints where !checkpoint.isKnown {
+        for checkpoint in checkpoints where !checkpoint.known {
             notes.append("unknown checkpoint \(checkpoint.name)" + (qmp == nil ? " (line \(checkpoint.line))" : ""))
         }
         return notes
     }
+
+    /// What the previous run's checkpoints were, by position: runs repeat their checkpoints,
+    /// so comparing a name with the one before finds its label and whether it is known
+    /// without searching the tables.
+    struct CheckpointNames {
+        private var known: [(name: String, known: Bool)] = []
+        private var labels: [(from: String, to: String, label: String)] = []
+
+        mutating func isKnown(_ k: Int, _ name: String) -> Bool {
+            if k < known.count, known[k].name == name { return known[k].known }
+            let made = (name, KnownCheckpoints.all.contains(name))
+            if k < known.count { known[k] = made } else if k == known.count { known.append(made) }
+            return made.1
+        }
+
+        mutating func phaseLabel(_ k: Int, _ from: String, _ to: String) -> String {
+            if k < labels.count, labels[k].from == from, labels[k].to == to { return labels[k].label }
+            let made = (from, to, Analyzer.phaseLabel(from, to))
+            if k < labels.count { labels[k] = made } else if k == labels.count { labels.append(made) }
+            return made.2
+        }
+    }
+
+    private var sourceCheckpoints = CheckpointNames()
+    private var destinationCheckpoints = CheckpointNames()
 
     /// Each device's facts (type, vmsd); iterable entries count as having a vmsd.
     private func deviceFacts(_ log: SideLog) -> (facts: [NameFacts], vmsd: [Bool]) {
@@ -99,6 +122,7 @@ public final class Analyzer {
             // and the facts that hold them go too).
             nameInfo.removeAll()
             typeNumbers.removeAll()
+            typeNames.removeAll()
             typeSlots.removeAll()
             previousSource = ([], [])
             previousDestination = ([], [])
@@ -108,19 +132,24 @@ public final class Analyzer {
         facts.reserveCapacity(log.devices.count)
         var vmsd = [Bool](repeating: true, count: log.devices.count)
         let handler = log.queryMigrate?.handler
-        for (i, device) in log.devices.enumerated() {
-            let known = i < last.names.count && last.names[i] == device.idstr ? last.facts[i] : nameFacts(device)
-            facts.append(known)
-            if device.section == .nonIterable {
-                // From query-migrate QEMU says which source entries had no vmsd ("handler": true).
-                if let handler, i < handler.count {
-                    vmsd[i] = !handler[i]
-                } else {
-                    vmsd[i] = known.vmsd
+        log.devices.withUnsafeBufferPointer { devices in
+            last.devices.withUnsafeBufferPointer { previous in
+                for i in devices.indices {
+                    let known = i < previous.count && previous[i].idstr == devices[i].idstr
+                        ? last.facts[i] : nameFacts(devices[i])
+                    facts.append(known)
+                    if devices[i].section == .nonIterable {
+                        // From query-migrate QEMU says which source entries had no vmsd ("handler": true).
+                        if let handler, i < handler.count {
+                            vmsd[i] = !handler[i]
+                        } else {
+                            vmsd[i] = known.vmsd
+                        }
+                    }
                 }
             }
         }
-        let now = (log.devices.map(\.idstr), facts)
+        let now = (log.devices, facts)
         if log.side == .source { previousSource = now } else { previousDestination = now }
         return (facts, vmsd)
     }
@@ -130,36 +159,51 @@ public final class Analyzer {
         if let known = nameInfo[key] { return known }
         let name = device.name
         let type = DeviceKnowledge.deviceType(name)
-        let number = typeNumbers[type] ?? typeNumbers.count
-        typeNumbers[type] = number
+        let number: Int
+        if let known = typeNumbers[type] {
+            number = known
+        } else {
+            number = typeNames.count
+            typeNumbers[type] = number
+            typeNames.append(type)
+        }
         let made = NameFacts(type: type, typeNumber: number, vmsd: knowledge.hasVMSD(name))
         nameInfo[key] = made
         return made
     }
 
     /// Feeds the non-iterable entries with a vmsd (and QEMU's handler entries) through the
-    /// side's recorder, in order. Returns which devices it kept and its `device-state-times`.
-    private func record(_ log: SideLog, vmsd: [Bool], info: inout RecorderInfo) -> (kept: [Bool], json: String) {
+    /// side's recorder, in order. Returns which devices it kept: its `device-state-times`
+    /// (`SideReport.deviceStateTimesJSON`), none if its snapshot failed.
+    private func record(_ log: SideLog, vmsd: [Bool], info: inout RecorderInfo) -> [Bool] {
         let qmp = log.queryMigrate
         let recorder = log.side == .source ? sourceRecorder : destinationRecorder
         var kept = [Bool](repeating: false, count: log.devices.count)
+        let handler = qmp?.handler
         recorder.beginRun()
-        for (i, device) in log.devices.enumerated() where device.section == .nonIterable {
-            let kind: EntryKind
-            if vmsd[i] {
-                kind = .vmsd
-            } else if let handler = qmp?.handler, i < handler.count, handler[i] {
-                kind = .handler  // QEMU recorded it on opt-in; so does our recorder
-            } else {
-                continue
-            }
-            do {
-                let outcome = try recorder.record(nameBytes: device.idstr, instanceID: device.instanceID,
-                                                  saveTime: device.timeUS, kind: kind)
-                kept[i] = outcome == .kept
-            } catch {
-                info.errors.append("\(device.name)#\(device.instanceID)" + (qmp == nil ? " (line \(device.line))" : "")
-                                   + ": \(error.message)")
+        log.devices.withUnsafeBufferPointer { devices in
+            for i in devices.indices where devices[i].section == .nonIterable {
+                let kind: EntryKind
+                if vmsd[i] {
+                    kind = .vmsd
+                } else if let handler, i < handler.count, handler[i] {
+                    kind = .handler  // QEMU recorded it on opt-in; so does our recorder
+                } else {
+                    continue
+                }
+                do {
+                    let outcome = try devices[i].idstr.withUnsafeBufferPointer { (name) throws(DeviceStateError) in
+                        try recorder.record(nameBytes: name, instanceID: devices[i].instanceID,
+                                            saveTime: devices[i].timeUS, kind: kind)
+                    }
+                    kept[i] = outcome == .kept
+                } catch let error as DeviceStateError {
+                    let device = devices[i]
+                    info.errors.append("\(device.name)#\(device.instanceID)" + (qmp == nil ? " (line \(device.line))" : "")
+                                       + ": \(error.message)")
+                } catch {
+                    info.errors.append("\(devices[i].name)#\(devices[i].instanceID): \(error)")
+                }
             }
         }
         // A query-migrate side is only built from a completed migration.
@@ -169,7 +213,6 @@ public final class Analyzer {
         if ended {
             do { try recorder.endRun() } catch { info.errors.append("endRun: \(error.message)") }
         }
-        var json = "[]"
         do {
             let snapshot = try recorder.snapshot()
             info.run = snapshot.run
@@ -177,11 +220,11 @@ public final class Analyzer {
             info.skippedZero = qmp == nil ? snapshot.skippedZero : nil
             info.dropped = snapshot.dropped
             info.complete = snapshot.isComplete
-            if writesDeviceStateTimesJSON { json = try snapshot.json() }
         } catch {
             info.errors.append("snapshot: \(error.message)")
+            return [Bool](repeating: false, count: log.devices.count)
         }
-        return (kept, json)
+        return kept
     }
 
     struct Timeline {
@@ -214,15 +257,17 @@ public final class Analyzer {
             t.origin = log.checkpoints.first(where: { $0.name == "src-downtime-start" })?.timestampUS
         }
         if t.origin == nil { t.origin = log.checkpoints.first?.timestampUS }
-        for (a, b) in zip(log.checkpoints, log.checkpoints.dropFirst()) {
-            t.phases.append(Phase(label: Self.phaseLabel(a.name, b.name),
+        var names = log.side == .source ? sourceCheckpoints : destinationCheckpoints
+        for (k, (a, b)) in zip(log.checkpoints, log.checkpoints.dropFirst()).enumerated() {
+            t.phases.append(Phase(label: names.phaseLabel(k, a.name, b.name),
                                   from: a.name, to: b.name, durationUS: difference(a.timestampUS, b.timestampUS)))
         }
-        t.checkpoints = log.checkpoints.map {
-            CheckpointRow(name: $0.name, known: $0.isKnown, line: $0.line,
-                          timestampUS: qmp == nil ? $0.timestampUS : nil,  // QEMU gives offsets only
-                          offsetUS: difference(t.origin, $0.timestampUS))
+        t.checkpoints = log.checkpoints.enumerated().map { k, c in
+            CheckpointRow(name: c.name, known: names.isKnown(k, c.name), line: c.line,
+                          timestampUS: qmp == nil ? c.timestampUS : nil,  // QEMU gives offsets only
+                          offsetUS: difference(t.origin, c.timestampUS))
         }
+        if log.side == .source { sourceCheckpoints = names } else { destinationCheckpoints = names }
         if log.side == .source {
             t.total = difference(log.checkpoints.first(where: { $0.name == "src-downtime-start" })?.timestampUS,
                                  log.checkpoints.last(where: { $0.name == "src-downtime-end" })?.timestampUS)
@@ -273,7 +318,8 @@ public final class Analyzer {
         return s
     }
 
-    /// The device rows in log order, and the devices added up by type (longest first).
+    /// The device rows in log order, and the devices added up by type (longest first, first
+    /// seen first among equal times).
     private func rows(_ log: SideLog, facts: [NameFacts], vmsd: [Bool], kept: [Bool],
                       denominators: [Double]) -> ([DeviceRow], [TypeRow]) {
         var rows: [DeviceRow] = []
@@ -282,47 +328,49 @@ public final class Analyzer {
         var typeSlots = self.typeSlots
         self.typeSlots = []
         defer { self.typeSlots = typeSlots }
-        if typeSlots.count < typeNumbers.count {
-            typeSlots += [Int](repeating: -1, count: typeNumbers.count - typeSlots.count)
+        if typeSlots.count < typeNames.count {
+            typeSlots += [Int](repeating: -1, count: typeNames.count - typeSlots.count)
         }
-        var types: [TypeRow] = []
+        // Per type in first-seen order: its number, device count and time. Plain numbers, so
+        // that adding up and sorting copy no strings.
+        var numbers: [Int] = [], counts: [Int] = [], times: [UInt64] = []
+        numbers.reserveCapacity(typeNames.count)
+        counts.reserveCapacity(typeNames.count)
+        times.reserveCapacity(typeNames.count)
         var total: UInt64 = 0
-        for (i, device) in log.devices.enumerated() {
+        for i in log.devices.indices {
+            let device = log.devices[i]
             let f = facts[i]
             let d = denominators[Shares.index(device.section)]
             rows.append(DeviceRow(device: device, type: f.type,
                                   share: d > 0 ? Double(device.timeUS) / d : nil,
                                   hasVMSD: vmsd[i], inDeviceStateTimes: kept[i]))
-            let t = typeSlots[f.typeNumber]
-            if t >= 0 {
-                types[t].count += 1
-                types[t].timeUS &+= device.timeUS
-            } else {
-                typeSlots[f.typeNumber] = types.count
-                types.append(TypeRow(type: f.type, count: 1, timeUS: device.timeUS, share: nil))
+            var t = typeSlots[f.typeNumber]
+            if t < 0 {
+                t = numbers.count
+                typeSlots[f.typeNumber] = t
+                numbers.append(f.typeNumber)
+                counts.append(0)
+                times.append(0)
             }
+            counts[t] += 1
+            times[t] &+= device.timeUS
             total &+= device.timeUS
         }
-        for f in facts { typeSlots[f.typeNumber] = -1 }
-        for i in types.indices where total > 0 {
-            types[i].share = Double(types[i].timeUS) / Double(total)
+        for n in numbers { typeSlots[n] = -1 }
+        // Longest first, first seen first: a total order, so the unstable sort is deterministic.
+        struct Key: Comparable {
+            var time: UInt64
+            var slot: Int
+            static func < (a: Key, b: Key) -> Bool { a.time != b.time ? a.time > b.time : a.slot < b.slot }
         }
-        // Longest first, first seen first among equal times: a stable insertion sort in place
-        // for the few dozen types of a real run, a stable sort for more.
-        guard types.count <= 64 else {
-            types = types.enumerated().sorted {
-                $0.element.timeUS != $1.element.timeUS ? $0.element.timeUS > $1.element.timeUS : $0.offset < $1.offset
-            }.map(\.element)
-            return (rows, types)
-        }
-        for i in types.indices.dropFirst() {
-            let moving = types[i]
-            var j = i
-            while j > 0, types[j - 1].timeUS < moving.timeUS {
-                types[j] = types[j - 1]
-                j -= 1
-            }
-            types[j] = moving
+        var order = [Key]()
+        order.reserveCapacity(numbers.count)
+        for t in numbers.indices { order.append(Key(time: times[t], slot: t)) }
+        order.sort()
+        let types = order.map { k in
+            TypeRow(type: typeNames[numbers[k.slot]], count: counts[k.slot], timeUS: k.time,
+                    share: total > 0 ? Double(k.time) / Double(total) : nil)
         }
         return (rows, types)
     }

@@ -52,12 +52,32 @@ struct ByteBuffer {
         count &+= 1
     }
 
+    /// Short pieces (keys, separators, most names) are copied in two overlapping words instead
+    /// of a call to memcpy.
     @inline(__always)
     mutating func append(_ raw: UnsafeRawBufferPointer) {
-        guard let from = raw.baseAddress, raw.count > 0 else { return }
-        reserve(raw.count)
-        UnsafeMutableRawPointer(base + count).copyMemory(from: from, byteCount: raw.count)
-        count &+= raw.count
+        let n = raw.count
+        guard let from = raw.baseAddress, n > 0 else { return }
+        reserve(n)
+        let to = UnsafeMutableRawPointer(base + count)
+        if n >= 8 && n <= 16 {
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            to.storeBytes(of: head, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: n &- 4, as: UInt32.self)
+        } else if n < 4 {
+            to.storeBytes(of: from.load(as: UInt8.self), as: UInt8.self)
+            to.storeBytes(of: from.load(fromByteOffset: n &- 1, as: UInt8.self), toByteOffset: n &- 1, as: UInt8.self)
+            if n == 3 { to.storeBytes(of: from.load(fromByteOffset: 1, as: UInt8.self), toByteOffset: 1, as: UInt8.self) }
+        } else {
+            to.copyMemory(from: from, byteCount: n)
+        }
+        count &+= n
     }
 
     @inline(__always)
@@ -77,22 +97,31 @@ struct ByteBuffer {
     }
 
     /// `value` in decimal.
+    @inline(__always)
     mutating func append(decimal value: UInt64) {
         if value < 10 {
             append(UInt8(truncatingIfNeeded: value) &+ 48)
-            return
+        } else {
+            appendDigits(value)
         }
-        var digits = 0
+    }
+
+    /// Two digits at a time, from the end (20 digits at most).
+    private mutating func appendDigits(_ value: UInt64) {
+        reserve(20)
+        var digits = 1
+        var limit: UInt64 = 10
+        while digits < 20, value >= limit { digits &+= 1; limit = limit &* 10 }
         var v = value
-        while v > 0 { digits &+= 1; v /= 10 }
-        reserve(digits)
-        v = value
         var i = count &+ digits
-        while v > 0 {
-            i &-= 1
-            base[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
-            v /= 10
+        while v >= 10 {
+            let pair = Int(truncatingIfNeeded: v % 100)
+            v /= 100
+            i &-= 2
+            base[i] = UInt8(truncatingIfNeeded: pair / 10) &+ 48
+            base[i &+ 1] = UInt8(truncatingIfNeeded: pair % 10) &+ 48
         }
+        if i > count { base[count] = UInt8(truncatingIfNeeded: v) &+ 48 }
         count &+= digits
     }
 
@@ -110,8 +139,15 @@ struct ByteBuffer {
     /// `value` with exactly `digits` decimals, as `formatFixed` writes it.
     mutating func append(fixed value: Double, digits: Int) {
         guard value.isFinite else { return append("0" as StaticString) }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
+        var scale: Double
+        switch digits {
+        case 1: scale = 10
+        case 3: scale = 1000
+        case 4: scale = 10000
+        default:
+            scale = 1.0
+            for _ in 0..<digits { scale *= 10 }
+        }
         let scaled = (abs(value) * scale).rounded()
         guard scaled < 9.0e18 else { return append(String(value)) }
         let units = UInt64(scaled)

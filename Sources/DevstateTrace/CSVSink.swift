@@ -32,7 +32,7 @@ public final class CSVSink: ReportSink {
     /// when the bytes are ASCII.
     static func field(idstr: [UInt8], into out: inout ByteBuffer) {
         idstr.withUnsafeBytes { raw in
-            if raw.allSatisfy({ $0 < 0x80 }) {
+            if ByteScan.isASCII(raw) {
                 field(raw, into: &out)
             } else {
                 field(String(decoding: raw, as: UTF8.self), into: &out)
@@ -43,8 +43,11 @@ public final class CSVSink: ReportSink {
     /// By byte: "\r\n" is one Character and would not match "\n" or "\r"; a quote followed by a
     /// combining mark is one Character too.
     static func field(_ utf8: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
-        let special = utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-        guard special else { return out.append(utf8) }
+        let first = ByteScan.first(in: utf8, from: 0, flags: {
+            ByteScan.equal($0, UInt8(ascii: ",")) | ByteScan.equal($0, UInt8(ascii: "\"")) | ByteScan.equal($0, 0x0A)
+                | ByteScan.equal($0, 0x0D)
+        }, special: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
+        guard first < utf8.count else { return out.append(utf8) }
         out.append(UInt8(ascii: "\""))
         for b in utf8 {
             if b == UInt8(ascii: "\"") { out.append(b) }

@@ -42,8 +42,9 @@ struct JSONStream {
         out.append(pretty ? "\": " as StaticString : "\":")
     }
 
-    /// A key that is not a literal (escaped like any string).
-    mutating func key(_ name: String) {
+    /// A key that is not a literal, escaped like any string (labelled, so that a literal key
+    /// never takes this slower path).
+    mutating func key(escaping name: String) {
         if count > 0 { out.append(UInt8(ascii: ",")) }
         if pretty { newline(baseIndent + depth) }
         count &+= 1
@@ -102,44 +103,65 @@ struct JSONStream {
     /// when the bytes are ASCII.
     mutating func string(idstr: [UInt8]) {
         element()
-        idstr.withUnsafeBytes { raw in
-            if raw.allSatisfy({ $0 < 0x80 }) {
-                quoted(raw)
-            } else {
-                var text = String(decoding: raw, as: UTF8.self)
-                text.withUTF8 { quoted(UnsafeRawBufferPointer($0)) }
-            }
-        }
+        out.append(jsonString: idstr)
     }
 
     mutating func optional(_ value: Int64?) {
         if let value { int(value) } else { null() }
     }
 
+    private mutating func quoted(_ utf8: UnsafeRawBufferPointer) { out.append(jsonString: utf8) }
+
+    /// An element the caller writes itself as compact JSON (the separator comes from here).
+    @inline(__always)
+    mutating func element(compact write: (inout ByteBuffer) -> Void) {
+        element()
+        write(&out)
+    }
+}
+
+extension ByteBuffer {
+    /// An idstr as a JSON string of its text (invalid UTF-8 replaced), without making the text
+    /// when the bytes are ASCII.
+    mutating func append(jsonString idstr: [UInt8]) {
+        idstr.withUnsafeBytes { raw in
+            if ByteScan.isASCII(raw) {
+                append(jsonString: raw)
+            } else {
+                var text = String(decoding: raw, as: UTF8.self)
+                text.withUTF8 { append(jsonString: UnsafeRawBufferPointer($0)) }
+            }
+        }
+    }
+
     /// Valid UTF-8 as a JSON string: `"`, `\` and control characters escaped as `writeString`
     /// escapes them; everything else as it is.
-    private mutating func quoted(_ utf8: UnsafeRawBufferPointer) {
-        out.append(UInt8(ascii: "\""))
+    mutating func append(jsonString utf8: UnsafeRawBufferPointer) {
+        append(UInt8(ascii: "\""))
         var plain = 0
-        for i in 0..<utf8.count {
+        while true {
+            let i = ByteScan.first(in: utf8, from: plain, flags: {
+                ByteScan.below($0, 0x20) | ByteScan.equal($0, 0x7f) | ByteScan.equal($0, UInt8(ascii: "\""))
+                    | ByteScan.equal($0, UInt8(ascii: "\\"))
+            }, special: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+            guard i < utf8.count else { break }
             let b = utf8[i]
-            guard b < 0x20 || b == 0x7f || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-            out.append(UnsafeRawBufferPointer(rebasing: utf8[plain..<i]))
+            append(UnsafeRawBufferPointer(rebasing: utf8[plain..<i]))
             switch b {
-            case UInt8(ascii: "\""): out.append("\\\"" as StaticString)
-            case UInt8(ascii: "\\"): out.append("\\\\" as StaticString)
-            case 0x0A: out.append("\\n" as StaticString)
-            case 0x0D: out.append("\\r" as StaticString)
-            case 0x09: out.append("\\t" as StaticString)
+            case UInt8(ascii: "\""): append("\\\"" as StaticString)
+            case UInt8(ascii: "\\"): append("\\\\" as StaticString)
+            case 0x0A: append("\\n" as StaticString)
+            case 0x0D: append("\\r" as StaticString)
+            case 0x09: append("\\t" as StaticString)
             default:
                 let hex: StaticString = "0123456789abcdef"
-                out.append("\\u00" as StaticString)
-                out.append(hex.utf8Start[Int(b >> 4)])
-                out.append(hex.utf8Start[Int(b & 15)])
+                append("\\u00" as StaticString)
+                append(hex.utf8Start[Int(b >> 4)])
+                append(hex.utf8Start[Int(b & 15)])
             }
             plain = i + 1
         }
-        out.append(UnsafeRawBufferPointer(rebasing: utf8[plain...]))
-        out.append(UInt8(ascii: "\""))
+        append(UnsafeRawBufferPointer(rebasing: utf8[plain...]))
+        append(UInt8(ascii: "\""))
     }
 }

@@ -42,36 +42,49 @@ public final class ReportPipeline {
         self.onlyRun = onlyRun
     }
 
+    /// Runs are analysed and rendered on a thread of their own while the logs are read
+    /// (`RenderThread`); the sink and the analyzer are used by that thread only until `run`
+    /// returns.
     public func run(groups: [ReportGroup], sink: ReportSink) throws(LogReadError) -> [InputSummary] {
         var inputs: [InputSummary] = []
         sink.begin()
-        for group in groups {
-            try runGroup(group, sink: sink, inputs: &inputs)
+        let analyzer = self.analyzer
+        let renderer = RenderThread { job in
+            sink.run(RunReport(index: job.index, source: job.source.map(analyzer.analyze),
+                               destination: job.destination.map(analyzer.analyze)))
         }
+        self.renderer = renderer
+        defer {
+            renderer.finish()
+            self.renderer = nil
+        }
+        for group in groups {
+            try runGroup(group, inputs: &inputs)
+        }
+        renderer.finish()
         sink.end(inputs: inputs)
         return inputs
     }
 
+    private var renderer: RenderThread?
+
     /// One part on its own, as a run.
-    private func emit(_ part: SideLog, sink: ReportSink) {
+    private func emit(_ part: SideLog) {
         if part.side == .source {
-            emit(source: part, destination: nil, sink: sink)
+            emit(source: part, destination: nil)
         } else {
-            emit(source: nil, destination: part, sink: sink)
+            emit(source: nil, destination: part)
         }
     }
 
-    private func emit(source: SideLog?, destination: SideLog?, sink: ReportSink) {
+    private func emit(source: SideLog?, destination: SideLog?) {
         runCount += 1
         if let onlyRun, onlyRun != runCount { return }
-        let report = RunReport(index: runCount, source: source.map(analyzer.analyze),
-                               destination: destination.map(analyzer.analyze))
         rendered += 1
-        sink.run(report)
+        renderer?.submit(RenderThread.Job(index: runCount, source: source, destination: destination))
     }
 
-    private func runGroup(_ group: ReportGroup, sink: ReportSink,
-                          inputs: inout [InputSummary]) throws(LogReadError) {
+    private func runGroup(_ group: ReportGroup, inputs: inout [InputSummary]) throws(LogReadError) {
         // Destination first: keep its last load for pairing; earlier ones stand alone.
         var loads: [SideLog] = []
         var destinationSummary: InputSummary?
@@ -90,12 +103,12 @@ public final class ReportPipeline {
             summary.stats = try reader.read(path: d.path, name: d.name, into: splitter)
             splitter.finish()
             destinationSummary = summary
-            for part in others { emit(part, sink: sink) }
+            for part in others { emit(part) }
         }
         let pairWith = loads.popLast()
-        for load in loads { emit(load, sink: sink) }
+        for load in loads { emit(load) }
         guard let s = group.source else {
-            if let pairWith { emit(pairWith, sink: sink) }
+            if let pairWith { emit(pairWith) }
             if let destinationSummary { inputs.append(destinationSummary) }
             return
         }
@@ -103,7 +116,7 @@ public final class ReportPipeline {
         var held: SideLog?
         let splitter = RunSplitter(file: s.name) { [self] part in
             if part.side == .source { summary.sources += 1 } else { summary.destinations += 1 }
-            if let previous = held { emit(previous, sink: sink) }
+            if let previous = held { emit(previous) }
             held = part
         }
         if let onlyRun {
@@ -114,10 +127,10 @@ public final class ReportPipeline {
         summary.stats = try reader.read(path: s.path, name: s.name, into: splitter)
         splitter.finish()
         if let last = held, last.side == .source {
-            emit(source: last, destination: pairWith, sink: sink)
+            emit(source: last, destination: pairWith)
         } else {
-            if let last = held { emit(last, sink: sink) }
-            if let pairWith { emit(pairWith, sink: sink) }
+            if let last = held { emit(last) }
+            if let pairWith { emit(pairWith) }
         }
         inputs.append(summary)
         if let destinationSummary { inputs.append(destinationSummary) }

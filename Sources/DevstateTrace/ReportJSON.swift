@@ -63,7 +63,7 @@ public enum ReportJSON {
             json.null()
         }
         json.key("device-state-times")
-        json.raw(s.deviceStateTimesJSON)
+        json.element(compact: { s.writeDeviceStateTimes(to: &$0) })
         let r = s.recorder
         json.key("recorder")
         json.beginObject()
@@ -119,6 +119,10 @@ public enum ReportJSON {
         json.key("devices")
         json.beginArray()
         for row in s.devices {
+            if !json.pretty {
+                json.element(compact: { writeCompact(row, hasLines: s.hasLines, to: &$0) })
+                continue
+            }
             json.beginObject()
             json.key("name")
             json.string(idstr: row.device.idstr)
@@ -183,6 +187,32 @@ public enum ReportJSON {
         for n in s.notes { json.string(n) }
         json.endArray()
         json.endObject()
+    }
+
+    /// A device row of compact JSON, the bulk of a long log's report, in a few appends of
+    /// ready-made text: the same bytes as the `JSONStream` calls of the pretty case without
+    /// the spaces (OutputTests compare the two documents).
+    static func writeCompact(_ row: DeviceRow, hasLines: Bool, to out: inout ByteBuffer) {
+        out.append(#"{"name":"# as StaticString)
+        out.append(jsonString: row.device.idstr)
+        out.append(#","instance-id":"# as StaticString)
+        out.append(decimal: UInt64(row.device.instanceID))
+        out.append(#","type":"# as StaticString)
+        var type = row.type
+        type.withUTF8 { out.append(jsonString: UnsafeRawBufferPointer($0)) }
+        out.append(row.device.section == .iterable ? #","section":"iterable","time-us":"# as StaticString
+                                                   : #","section":"non-iterable","time-us":"#)
+        out.append(decimal: row.device.timeUS)
+        out.append(#","share":"# as StaticString)
+        if let share = row.share { out.append(fixed: share, digits: 4) } else { out.append("null" as StaticString) }
+        switch (row.hasVMSD, row.inDeviceStateTimes) {
+        case (true, true): out.append(#","vmsd":true,"in-device-state-times":true,"line":"# as StaticString)
+        case (true, false): out.append(#","vmsd":true,"in-device-state-times":false,"line":"# as StaticString)
+        case (false, true): out.append(#","vmsd":false,"in-device-state-times":true,"line":"# as StaticString)
+        case (false, false): out.append(#","vmsd":false,"in-device-state-times":false,"line":"# as StaticString)
+        }
+        if hasLines { out.append(decimal: row.device.line) } else { out.append("null" as StaticString) }
+        out.append(UInt8(ascii: "}"))
     }
 
     public static func input(_ i: InputSummary) -> JSONValue {

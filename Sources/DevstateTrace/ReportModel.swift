@@ -84,8 +84,6 @@ public struct SideReport: Sendable {
     public var phases: [Phase]
     public var checkpoints: [CheckpointRow]
     public var types: [TypeRow]
-    /// The `device-state-times` JSON (compact) as the recorder wrote it; "[]" if it failed.
-    public var deviceStateTimesJSON: String
     public var recorder: RecorderInfo
     /// The time checkpoint offsets are counted from: `src-downtime-start` on the source, the
     /// start of the first load on the destination (its timestamp minus its time), else the first

@@ -79,8 +79,7 @@ struct Query: ParsableCommand {
         (report as? OpenMetricsSink)?.completedAtUS = [.source: unixMicros(), .destination: unixMicros()]
         let (sink, budget) = metrics.gate(report, vms: vms)
         let facts = QueryMigrateReport.render(
-            inputs, analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD),
-                                       writesDeviceStateTimesJSON: output.format == .json),
+            inputs, analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD)),
             sink: sink)
         try out.finish()
         let status = finish(finishQueryMigrate(facts, format: output.format), report: report, budget: budget)

@@ -233,9 +233,7 @@ struct Report: ParsableCommand {
         let (base, budget) = metrics.gate(report, vms: vms)
         let collector = plot.map { _ in PlotCollector(next: base, top: plotTop, maxRuns: plotRuns) }
         let sink = collector ?? base
-        // device-state-times is written out only in JSON.
-        let analyzer = Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD),
-                                writesDeviceStateTimesJSON: output.format == .json)
+        let analyzer = Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD))
         var status: Status
         if qmp {
             let facts = QueryMigrateReport.render(replies, analyzer: analyzer, sink: sink)

@@ -38,6 +38,28 @@ import Testing
         #expect(doc["malformed-lines"] as? Int == 0)
     }
 
+    /// Compact JSON has fast paths of its own (device rows in ready-made pieces); it must be
+    /// the pretty document without the whitespace between tokens.
+    @Test func compactJSONIsThePrettyOneWithoutItsSpaces() throws {
+        let compact = try render { JSONSink(pretty: false, out: $0) }
+        let pretty = try render { JSONSink(pretty: true, out: $0) }
+        var minified: [UInt8] = []
+        var inString = false, escaped = false
+        for b in pretty.utf8 {
+            if inString {
+                minified.append(b)
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+            } else if b == UInt8(ascii: "\"") {
+                inString = true
+                minified.append(b)
+            } else if b != UInt8(ascii: " ") && b != UInt8(ascii: "\n") {
+                minified.append(b)
+            }
+        }
+        #expect(compact.count > 10_000)
+        #expect(String(decoding: minified, as: UTF8.self) + "\n" == compact)
+    }
+
     @Test func csvHasOneRowPerDevicePerSide() throws {
         let text = try render { CSVSink(out: $0) }
         let rows = text.split(separator: "\n")

@@ -46,7 +46,7 @@ import Testing
         case .object(let members):
             json.beginObject()
             for (key, value) in members {
-                json.key(key)
+                json.key(escaping: key)
                 stream(value, &json)
             }
             json.endObject()
