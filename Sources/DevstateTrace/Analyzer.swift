@@ -322,8 +322,6 @@ public final class Analyzer {
     /// seen first among equal times).
     private func rows(_ log: SideLog, facts: [NameFacts], vmsd: [Bool], kept: [Bool],
                       denominators: [Double]) -> ([DeviceRow], [TypeRow]) {
-        var rows: [DeviceRow] = []
-        rows.reserveCapacity(log.devices.count)
         // A local copy: no exclusivity check per access of the class's property.
         var typeSlots = self.typeSlots
         self.typeSlots = []
@@ -338,24 +336,34 @@ public final class Analyzer {
         counts.reserveCapacity(typeNames.count)
         times.reserveCapacity(typeNames.count)
         var total: UInt64 = 0
-        for i in log.devices.indices {
-            let device = log.devices[i]
-            let f = facts[i]
-            let d = denominators[Shares.index(device.section)]
-            rows.append(DeviceRow(device: device, type: f.type,
-                                  share: d > 0 ? Double(device.timeUS) / d : nil,
-                                  hasVMSD: vmsd[i], inDeviceStateTimes: kept[i]))
-            var t = typeSlots[f.typeNumber]
-            if t < 0 {
-                t = numbers.count
-                typeSlots[f.typeNumber] = t
-                numbers.append(f.typeNumber)
-                counts.append(0)
-                times.append(0)
+        let n = log.devices.count
+        let rows = [DeviceRow](unsafeUninitializedCapacity: n) { out, made in
+            log.devices.withUnsafeBufferPointer { devices in
+                facts.withUnsafeBufferPointer { facts in
+                    typeSlots.withUnsafeMutableBufferPointer { typeSlots in
+                        for i in 0..<n {
+                            let time = devices[i].timeUS
+                            let d = denominators[Shares.index(devices[i].section)]
+                            (out.baseAddress! + i).initialize(to: DeviceRow(
+                                device: devices[i], type: facts[i].type, share: d > 0 ? Double(time) / d : nil,
+                                hasVMSD: vmsd[i], inDeviceStateTimes: kept[i]))
+                            made = i + 1
+                            let number = facts[i].typeNumber
+                            var t = typeSlots[number]
+                            if t < 0 {
+                                t = numbers.count
+                                typeSlots[number] = t
+                                numbers.append(number)
+                                counts.append(0)
+                                times.append(0)
+                            }
+                            counts[t] += 1
+                            times[t] &+= time
+                            total &+= time
+                        }
+                    }
+                }
             }
-            counts[t] += 1
-            times[t] &+= device.timeUS
-            total &+= device.timeUS
         }
         for n in numbers { typeSlots[n] = -1 }
         // Longest first, first seen first: a total order, so the unstable sort is deterministic.

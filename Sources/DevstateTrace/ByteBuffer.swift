@@ -23,6 +23,25 @@ struct ByteBuffer {
         while count > start, base[count - 1] == UInt8(ascii: " ") { count -= 1 }
     }
 
+    /// `n` spaces before the bytes from `start` on.
+    mutating func insertSpaces(_ n: Int, at start: Int) {
+        reserve(n)
+        UnsafeMutableRawPointer(base + start + n).copyMemory(from: base + start, byteCount: count - start)
+        (base + start).update(repeating: UInt8(ascii: " "), count: n)
+        count &+= n
+    }
+
+    /// µs as `formatMicros` writes them: "12 µs", "1.234 ms".
+    mutating func append(micros us: Int64) {
+        if abs(us) < 1000 {
+            append(decimal: us)
+            append(" µs" as StaticString)
+        } else {
+            append(fixed: Double(us) / 1000, digits: 3)
+            append(" ms" as StaticString)
+        }
+    }
+
     mutating func append(spaces n: Int) {
         guard n > 0 else { return }
         reserve(n)
@@ -138,33 +157,38 @@ struct ByteBuffer {
 
     /// `value` with exactly `digits` decimals, as `formatFixed` writes it.
     mutating func append(fixed value: Double, digits: Int) {
-        guard value.isFinite else { return append("0" as StaticString) }
-        var scale: Double
+        // The report's shares and times have 1, 3 or 4 decimals: constant scales, so that the
+        // divisions compile to multiplications.
         switch digits {
-        case 1: scale = 10
-        case 3: scale = 1000
-        case 4: scale = 10000
+        case 1: appendFixed(value, scale: 10, digits: 1)
+        case 3: appendFixed(value, scale: 1000, digits: 3)
+        case 4: appendFixed(value, scale: 10000, digits: 4)
         default:
-            scale = 1.0
-            for _ in 0..<digits { scale *= 10 }
+            var scale: UInt64 = 1
+            for _ in 0..<digits { scale = scale &* 10 }
+            appendFixed(value, scale: scale, digits: digits)
         }
-        let scaled = (abs(value) * scale).rounded()
+    }
+
+    @inline(__always)
+    private mutating func appendFixed(_ value: Double, scale: UInt64, digits: Int) {
+        guard value.isFinite else { return append("0" as StaticString) }
+        let scaled = (abs(value) * Double(scale)).rounded()
         guard scaled < 9.0e18 else { return append(String(value)) }
         let units = UInt64(scaled)
-        let unit = UInt64(scale)
         if value < 0 && units > 0 { append(UInt8(ascii: "-")) }
-        append(decimal: units / unit)
+        append(decimal: units / scale)
         guard digits > 0 else { return }
-        append(UInt8(ascii: "."))
-        var fraction = units % unit
-        reserve(digits)
-        var i = count &+ digits
+        reserve(digits &+ 1)
+        base[count] = UInt8(ascii: ".")
+        var fraction = units % scale
+        var i = count &+ 1 &+ digits
         for _ in 0..<digits {
             i &-= 1
             base[i] = UInt8(truncatingIfNeeded: fraction % 10) &+ 48
             fraction /= 10
         }
-        count &+= digits
+        count &+= digits &+ 1
     }
 }
 

@@ -24,6 +24,11 @@ public final class CSVSink: ReportSink {
     }
 
     static func field(_ s: String, into out: inout ByteBuffer) {
+        // Most fields (types, phase and checkpoint names) are native strings: their bytes
+        // are read in place.
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ field(UnsafeRawBufferPointer($0), into: &out) }) {
+            return done
+        }
         var s = s
         s.withUTF8 { field(UnsafeRawBufferPointer($0), into: &out) }
     }
@@ -60,15 +65,20 @@ public final class CSVSink: ReportSink {
         var t = buffer
         t.removeAll()
         for s in [run.source, run.destination].compactMap({ $0 }) {
-            let side: StaticString = s.side == .source ? ",source," : ",destination,"
+            // "RUN,SIDE," starts every row of the side: written once, copied per row.
+            var lead = ByteBuffer(capacity: 32)
+            defer { lead.deallocate() }
+            lead.append(decimal: run.index)
+            lead.append(s.side == .source ? ",source," as StaticString : ",destination,")
+            let leadBytes = lead.bytes
             func prefix(_ record: StaticString, _ t: inout ByteBuffer) {
-                t.append(decimal: run.index)
-                t.append(side)
+                t.append(leadBytes)
                 t.append(record)
             }
             func share(_ value: Double?, _ t: inout ByteBuffer) {
                 if let value { t.append(fixed: value, digits: 4) }
             }
+            let hasLines = s.hasLines
             for row in s.devices {
                 prefix("device,", &t)
                 Self.field(idstr: row.device.idstr, into: &t)
@@ -82,7 +92,7 @@ public final class CSVSink: ReportSink {
                 share(row.share, &t)
                 t.append(row.inDeviceStateTimes ? ",true," as StaticString : ",false,")
                 t.append(row.hasVMSD ? "true,,,," as StaticString : "false,,,,")
-                if s.hasLines { t.append(decimal: row.device.line) }
+                if hasLines { t.append(decimal: row.device.line) }
                 t.append(UInt8(ascii: "\n"))
             }
             for p in s.phases {
@@ -102,7 +112,7 @@ public final class CSVSink: ReportSink {
                 t.append(",,,,,,,,,," as StaticString)
                 if let o = c.offsetUS { t.append(decimal: o) }
                 t.append(UInt8(ascii: ","))
-                if s.hasLines { t.append(decimal: c.line) }
+                if hasLines { t.append(decimal: c.line) }
                 t.append(UInt8(ascii: "\n"))
             }
             for type in s.types {

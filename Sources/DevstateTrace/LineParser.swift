@@ -299,19 +299,33 @@ public enum LineParser {
         let tidEnd = digitsEnd(p, from: start, limit: limit)
         guard tidEnd > start, tidEnd < limit, p[tidEnd] == UInt8(ascii: "@") else { return nil }
         let secondsStart = tidEnd &+ 1
-        let secondsEnd = digitsEnd(p, from: secondsStart, limit: limit)
+        let (seconds, secondsEnd) = digitsValue(p, from: secondsStart, limit: limit)
         let secondsDigits = secondsEnd &- secondsStart
         guard secondsDigits > 0, secondsDigits <= 12, secondsEnd < limit,
               p[secondsEnd] == UInt8(ascii: ".") else { return nil }
         let microsStart = secondsEnd &+ 1
-        let microsEnd = digitsEnd(p, from: microsStart, limit: limit)
+        var (micros, microsEnd) = digitsValue(p, from: microsStart, limit: limit)
         var digits = microsEnd &- microsStart
         guard digits > 0, digits <= 9 else { return nil }
-        var micros = decimal(p, microsStart, microsEnd)
         // QEMU prints %06zu; scale anything else to microseconds.
         while digits < 6 { micros &*= 10; digits &+= 1 }
         while digits > 6 { micros /= 10; digits &-= 1 }
-        return (decimal(p, secondsStart, secondsEnd) &* 1_000_000 &+ micros, microsEnd)
+        return (seconds &* 1_000_000 &+ micros, microsEnd)
+    }
+
+    /// The run of digits that starts at `i` (at most `limit`): its value (wrapping past 18
+    /// digits; callers bound the count) and its end, in one pass.
+    @inline(__always)
+    static func digitsValue(_ p: UnsafePointer<UInt8>, from i: Int, limit: Int) -> (Int64, Int) {
+        var j = i
+        var value: Int64 = 0
+        while j < limit {
+            let d = p[j] &- 48
+            guard d <= 9 else { break }
+            value = value &* 10 &+ Int64(d)
+            j &+= 1
+        }
+        return (value, j)
     }
 
     // MARK: Bytes

@@ -42,17 +42,12 @@ public final class ReportPipeline {
         self.onlyRun = onlyRun
     }
 
-    /// Runs are analysed and rendered on a thread of their own while the logs are read
-    /// (`RenderThread`); the sink and the analyzer are used by that thread only until `run`
-    /// returns.
+    /// Runs are rendered on a thread of their own while the logs are read and analysed
+    /// (`RenderThread`); the sink is used by that thread only until `run` returns.
     public func run(groups: [ReportGroup], sink: ReportSink) throws(LogReadError) -> [InputSummary] {
         var inputs: [InputSummary] = []
         sink.begin()
-        let analyzer = self.analyzer
-        let renderer = RenderThread { job in
-            sink.run(RunReport(index: job.index, source: job.source.map(analyzer.analyze),
-                               destination: job.destination.map(analyzer.analyze)))
-        }
+        let renderer = RenderThread { report in sink.run(report) }
         self.renderer = renderer
         defer {
             renderer.finish()
@@ -81,7 +76,8 @@ public final class ReportPipeline {
         runCount += 1
         if let onlyRun, onlyRun != runCount { return }
         rendered += 1
-        renderer?.submit(RenderThread.Job(index: runCount, source: source, destination: destination))
+        renderer?.submit(RunReport(index: runCount, source: source.map(analyzer.analyze),
+                                   destination: destination.map(analyzer.analyze)))
     }
 
     private func runGroup(_ group: ReportGroup, inputs: inout [InputSummary]) throws(LogReadError) {

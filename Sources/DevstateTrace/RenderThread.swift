@@ -8,16 +8,13 @@ import Darwin
 #endif
 import Dispatch
 
-/// Runs handed from the reading thread to the rendering one, in batches: the reader goes on
-/// parsing while earlier runs are analysed and written, so a long log keeps both cores busy.
+/// Runs handed from the reading thread to the rendering one, in batches: the reading thread
+/// parses and analyses the next runs while earlier ones are written, so a long log keeps both
+/// cores busy (the analyzer keeps state from run to run, so it stays on one thread).
 /// One consumer renders the runs in the order they were handed in, so the output is the same
 /// as on one thread. A ring of a few batches bounds the memory.
 final class RenderThread: @unchecked Sendable {
-    struct Job {
-        var index: Int
-        var source: SideLog?
-        var destination: SideLog?
-    }
+    typealias Job = RunReport
 
     /// A batch is handed over when it holds this many runs or device lines.
     static let batchRuns = 32

@@ -118,9 +118,10 @@ public enum ReportJSON {
         json.endArray()
         json.key("devices")
         json.beginArray()
+        let hasLines = s.hasLines
         for row in s.devices {
             if !json.pretty {
-                json.element(compact: { writeCompact(row, hasLines: s.hasLines, to: &$0) })
+                json.element(compact: { writeCompact(row, hasLines: hasLines, to: &$0) })
                 continue
             }
             json.beginObject()
@@ -163,6 +164,10 @@ public enum ReportJSON {
         json.key("by-type")
         json.beginArray()
         for t in s.types {
+            if !json.pretty {
+                json.element(compact: { writeCompact(t, to: &$0) })
+                continue
+            }
             json.beginObject()
             json.key("type")
             json.string(t.type)
@@ -212,6 +217,20 @@ public enum ReportJSON {
         case (false, false): out.append(#","vmsd":false,"in-device-state-times":false,"line":"# as StaticString)
         }
         if hasLines { out.append(decimal: row.device.line) } else { out.append("null" as StaticString) }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// A by-type row of compact JSON (see the device row's).
+    static func writeCompact(_ t: TypeRow, to out: inout ByteBuffer) {
+        out.append(#"{"type":"# as StaticString)
+        var type = t.type
+        type.withUTF8 { out.append(jsonString: UnsafeRawBufferPointer($0)) }
+        out.append(#","count":"# as StaticString)
+        out.append(decimal: t.count)
+        out.append(#","time-us":"# as StaticString)
+        out.append(decimal: t.timeUS)
+        out.append(#","share":"# as StaticString)
+        if let share = t.share { out.append(fixed: share, digits: 4) } else { out.append("null" as StaticString) }
         out.append(UInt8(ascii: "}"))
     }
 

@@ -52,25 +52,27 @@ public final class SummarySink: ReportSink {
                 let lastSlots = self.lastSlots
                 var slots: [(idstr: [UInt8], instanceID: UInt32, slot: Int)] = []
                 slots.reserveCapacity(lastSlots.count)
-                for row in side.devices where row.device.section == .nonIterable {
-                    let d = row.device
-                    var k: Int
-                    if slots.count < lastSlots.count, lastSlots[slots.count].instanceID == d.instanceID,
-                       lastSlots[slots.count].idstr == d.idstr {
-                        k = lastSlots[slots.count].slot
-                    } else {
-                        k = slot[row.key] ?? -1
-                        if k < 0 {
-                            if aggregates.count >= 16_384 { continue }
-                            k = aggregates.count
-                            slot[row.key] = k
-                            aggregates.append(Aggregate(name: row.name, instanceID: d.instanceID))
+                side.devices.withUnsafeBufferPointer { rows in
+                    for i in rows.indices where rows[i].device.section == .nonIterable {
+                        var k: Int
+                        if slots.count < lastSlots.count, lastSlots[slots.count].instanceID == rows[i].device.instanceID,
+                           lastSlots[slots.count].idstr == rows[i].device.idstr {
+                            k = lastSlots[slots.count].slot
+                        } else {
+                            k = slot[rows[i].key] ?? -1
+                            if k < 0 {
+                                if aggregates.count >= 16_384 { continue }
+                                k = aggregates.count
+                                slot[rows[i].key] = k
+                                aggregates.append(Aggregate(name: rows[i].name, instanceID: rows[i].device.instanceID))
+                            }
                         }
+                        let d = rows[i].device.timeUS
+                        slots.append((rows[i].device.idstr, rows[i].device.instanceID, k))
+                        aggregates[k].runs += 1
+                        aggregates[k].totalUS &+= d
+                        aggregates[k].maxUS = max(aggregates[k].maxUS, d)
                     }
-                    slots.append((d.idstr, d.instanceID, k))
-                    aggregates[k].runs += 1
-                    aggregates[k].totalUS &+= d.timeUS
-                    aggregates[k].maxUS = max(aggregates[k].maxUS, d.timeUS)
                 }
                 self.lastSlots = slots
                 self.aggregates = aggregates
@@ -98,6 +100,10 @@ public final class SummarySink: ReportSink {
                 text += longest.map { "\(CSVSink.field($0.name)),\($0.device.instanceID),\($0.device.timeUS)" } ?? ",,"
                 text += "\n"
             case .table, .openmetrics:  // the CLI refuses --summary with openmetrics
+                if let line = fastLine(run, side, longest) {
+                    text += line
+                    break
+                }
                 var longestText = ""
                 if let longest {
                     longestText = "\(longest.name)#\(longest.device.instanceID) \(longest.device.timeUS) µs"
@@ -144,6 +150,71 @@ public final class SummarySink: ReportSink {
             t += "\n" + TableSink.inputsText(inputs, text)
             out(t)
         }
+    }
+
+    private var line = ByteBuffer(capacity: 256)
+
+    deinit { line.deallocate() }
+
+    /// The table line of a side written as bytes: the same text as the `TextLayout.row` and
+    /// `fit` path (SummaryTests compare them), for the usual line, whose longest device has a
+    /// plain ASCII name and which fits the width; nil otherwise.
+    private func fastLine(_ run: RunReport, _ side: SideReport, _ longest: DeviceRow?) -> String? {
+        var b = line
+        defer { line = b }
+        b.removeAll()
+        // Every byte but UTF-8 continuation bytes is one column (µ, – and ASCII).
+        func cell(_ b: inout ByteBuffer, _ k: Int, _ write: (inout ByteBuffer) -> Void) {
+            let start = b.count
+            write(&b)
+            var n = 0
+            for i in start..<b.count where b.base[i] & 0xC0 != 0x80 { n += 1 }
+            let pad = max(0, Self.widths[k] - n)
+            if Self.align[k] == .right, pad > 0 {
+                b.insertSpaces(pad, at: start)
+            } else if k < Self.widths.count - 1 {
+                b.append(spaces: pad)
+            }
+            if k < Self.widths.count - 1 { b.append(spaces: 2) }
+        }
+        cell(&b, 0) { $0.append(decimal: run.index) }
+        cell(&b, 1) { $0.append(side.side == .source ? "source" as StaticString : "destination") }
+        cell(&b, 2) {
+            $0.append(decimal: side.log.firstLine)
+            $0.append("–" as StaticString)
+            $0.append(decimal: side.log.lastLine)
+        }
+        cell(&b, 3) { b in
+            guard let total = side.totalUS else { return b.append(UInt8(ascii: "?")) }
+            b.append(micros: total)
+        }
+        cell(&b, 4) { $0.append(decimal: side.devices.count) }
+        cell(&b, 5) { $0.append(decimal: side.recorder.kept) }
+        var plain = true
+        cell(&b, 6) { b in
+            guard let longest else { return }
+            longest.device.idstr.withUnsafeBytes { name in
+                plain = ByteScan.first(in: name, from: 0, flags: { ByteScan.below($0, 0x20) | ($0 & 0x8080_8080_8080_8080)
+                    | ByteScan.equal($0, 0x7f) }, special: { $0 < 0x20 || $0 >= 0x7f }) == name.count
+                b.append(name)
+            }
+            b.append(UInt8(ascii: "#"))
+            b.append(decimal: UInt64(longest.device.instanceID))
+            b.append(UInt8(ascii: " "))
+            b.append(decimal: longest.device.timeUS)
+            b.append(" µs" as StaticString)
+            if let share = longest.share {
+                b.append(" (" as StaticString)
+                b.append(fixed: share * 100, digits: 1)
+                b.append("%)" as StaticString)
+            }
+        }
+        b.trimSpaces(from: 0)
+        var columns = 0
+        for i in 0..<b.count where b.base[i] & 0xC0 != 0x80 { columns += 1 }
+        guard plain, columns <= text.width else { return nil }
+        b.append(UInt8(ascii: "\n"))
+        return String(decoding: b.bytes, as: UTF8.self)
     }
 
     /// The per-run lines' columns: fixed, as the lines are written as the runs come.
