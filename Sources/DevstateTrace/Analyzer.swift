@@ -11,10 +11,8 @@ public final class Analyzer {
     private var nameInfo: [NameKey: NameFacts] = [:]
     /// Type → its number, for adding up by type without hashing per device.
     private var typeNumbers: [String: Int] = [:]
-    /// Type number → its name.
-    private var typeNames: [String] = []
-    /// Type number → its row in the run's by-type list (-1: none yet); reset after each run.
-    private var typeSlots: [Int] = []
+    /// Types seen so far (their number is their count when first seen).
+    private var typeCount: Int { typeNumbers.count }
     /// Per side, the previous run's devices and their facts by position: runs list their
     /// devices in the same order, and the splitter hands out one shared array per name, so a
     /// comparison of the arrays (identical storage) finds most facts without hashing.
@@ -25,6 +23,14 @@ public final class Analyzer {
         var type: String
         var typeNumber: Int
         var vmsd: Bool
+        /// See `DeviceRow.plainName`.
+        var plain: Bool
+    }
+
+    /// See `DeviceRow.plainName`.
+    static func isPlain(_ idstr: [UInt8]) -> Bool {
+        idstr.allSatisfy { $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
+            && $0 != UInt8(ascii: ",") }
     }
 
     /// Hashes the bytes in one go (an `[UInt8]` key hashes byte by byte).
@@ -56,20 +62,36 @@ public final class Analyzer {
         phaseLabels.first { $0.from == from && $0.to == to }?.label ?? "\(from) → \(to)"
     }
 
+    /// Type number → its row in the run's by-type list, for `analyze`'s own `assemble`.
+    private var typeSlots = TypeSlots()
+
     public func analyze(_ log: SideLog) -> SideReport {
+        Self.assemble(facts(log), slots: typeSlots)
+    }
+
+    /// The steps that carry state from run to run (names seen, the recorders, checkpoint
+    /// labels), in run order on one thread.
+    func facts(_ log: SideLog) -> SideFacts {
         let facts = deviceFacts(log)
         var recorder = RecorderInfo()
         let kept = record(log, vmsd: facts.vmsd, info: &recorder)
         let timeline = timeline(log)
-        let shares = shares(log, phases: timeline.phases)
-        let (rows, types) = rows(log, facts: facts.facts, vmsd: facts.vmsd, kept: kept,
-                                 denominators: shares.denominators)
-        return SideReport(log: log, devices: rows, phases: timeline.phases,
-                          checkpoints: timeline.checkpoints, types: types,
-                          recorder: recorder,
-                          originUS: timeline.origin, totalUS: timeline.total,
+        return SideFacts(log: log, names: facts.facts, vmsd: facts.vmsd, kept: kept, recorder: recorder,
+                         timeline: timeline, notes: notes(log, timeline.checkpoints))
+    }
+
+    /// The steps of one run alone (shares, rows, types): a pipeline runs them on its
+    /// rendering thread, each thread with its own `slots`.
+    static func assemble(_ f: SideFacts, slots: TypeSlots) -> SideReport {
+        let shares = shares(f.log, phases: f.timeline.phases)
+        let (rows, types) = rows(f.log, facts: f.names, vmsd: f.vmsd, kept: f.kept,
+                                 denominators: shares.denominators, slots: slots)
+        return SideReport(log: f.log, devices: rows, phases: f.timeline.phases,
+                          checkpoints: f.timeline.checkpoints, types: types,
+                          recorder: f.recorder,
+                          originUS: f.timeline.origin, totalUS: f.timeline.total,
                           shareBasis: [.iterable: shares.basis[0], .nonIterable: shares.basis[1]],
-                          notes: notes(log, timeline.checkpoints))
+                          notes: f.notes)
     }
 
     // MARK: Steps
@@ -122,8 +144,6 @@ public final class Analyzer {
             // and the facts that hold them go too).
             nameInfo.removeAll()
             typeNumbers.removeAll()
-            typeNames.removeAll()
-            typeSlots.removeAll()
             previousSource = ([], [])
             previousDestination = ([], [])
         }
@@ -159,15 +179,10 @@ public final class Analyzer {
         if let known = nameInfo[key] { return known }
         let name = device.name
         let type = DeviceKnowledge.deviceType(name)
-        let number: Int
-        if let known = typeNumbers[type] {
-            number = known
-        } else {
-            number = typeNames.count
-            typeNumbers[type] = number
-            typeNames.append(type)
-        }
-        let made = NameFacts(type: type, typeNumber: number, vmsd: knowledge.hasVMSD(name))
+        let number = typeNumbers[type] ?? typeNumbers.count
+        typeNumbers[type] = number
+        let made = NameFacts(type: type, typeNumber: number, vmsd: knowledge.hasVMSD(name),
+                             plain: Self.isPlain(device.idstr))
         nameInfo[key] = made
         return made
     }
@@ -296,7 +311,7 @@ public final class Analyzer {
     /// What each section's shares are taken over: its phase when the checkpoints time it,
     /// else the summed device time (both sections together on the destination, like its load
     /// phase).
-    private func shares(_ log: SideLog, phases: [Phase]) -> Shares {
+    private static func shares(_ log: SideLog, phases: [Phase]) -> Shares {
         var s = Shares()
         for device in log.devices { s.sums[Shares.index(device.section)] &+= device.timeUS }
         for section in Section.allCases {
@@ -320,52 +335,41 @@ public final class Analyzer {
 
     /// The device rows in log order, and the devices added up by type (longest first, first
     /// seen first among equal times).
-    private func rows(_ log: SideLog, facts: [NameFacts], vmsd: [Bool], kept: [Bool],
-                      denominators: [Double]) -> ([DeviceRow], [TypeRow]) {
-        // A local copy: no exclusivity check per access of the class's property.
-        var typeSlots = self.typeSlots
-        self.typeSlots = []
-        defer { self.typeSlots = typeSlots }
-        if typeSlots.count < typeNames.count {
-            typeSlots += [Int](repeating: -1, count: typeNames.count - typeSlots.count)
-        }
-        // Per type in first-seen order: its number, device count and time. Plain numbers, so
-        // that adding up and sorting copy no strings.
-        var numbers: [Int] = [], counts: [Int] = [], times: [UInt64] = []
-        numbers.reserveCapacity(typeNames.count)
-        counts.reserveCapacity(typeNames.count)
-        times.reserveCapacity(typeNames.count)
+    private static func rows(_ log: SideLog, facts: [NameFacts], vmsd: [Bool], kept: [Bool],
+                             denominators: [Double], slots: TypeSlots) -> ([DeviceRow], [TypeRow]) {
+        // Per type in first-seen order: its number, name, device count and time. Plain
+        // numbers, so that adding up and sorting copy no strings.
+        var numbers: [Int] = [], names: [String] = [], counts: [Int] = [], times: [UInt64] = []
         var total: UInt64 = 0
         let n = log.devices.count
         let rows = [DeviceRow](unsafeUninitializedCapacity: n) { out, made in
             log.devices.withUnsafeBufferPointer { devices in
                 facts.withUnsafeBufferPointer { facts in
-                    typeSlots.withUnsafeMutableBufferPointer { typeSlots in
-                        for i in 0..<n {
-                            let time = devices[i].timeUS
-                            let d = denominators[Shares.index(devices[i].section)]
-                            (out.baseAddress! + i).initialize(to: DeviceRow(
-                                device: devices[i], type: facts[i].type, share: d > 0 ? Double(time) / d : nil,
-                                hasVMSD: vmsd[i], inDeviceStateTimes: kept[i]))
-                            made = i + 1
-                            let number = facts[i].typeNumber
-                            var t = typeSlots[number]
-                            if t < 0 {
-                                t = numbers.count
-                                typeSlots[number] = t
-                                numbers.append(number)
-                                counts.append(0)
-                                times.append(0)
-                            }
-                            counts[t] += 1
-                            times[t] &+= time
-                            total &+= time
+                    for i in 0..<n {
+                        let time = devices[i].timeUS
+                        let d = denominators[Shares.index(devices[i].section)]
+                        (out.baseAddress! + i).initialize(to: DeviceRow(
+                            device: devices[i], type: facts[i].type, share: d > 0 ? Double(time) / d : nil,
+                            hasVMSD: vmsd[i], inDeviceStateTimes: kept[i], plainName: facts[i].plain))
+                        made = i + 1
+                        let number = facts[i].typeNumber
+                        var t = slots.slot(number)
+                        if t < 0 {
+                            t = numbers.count
+                            slots.set(number, t)
+                            numbers.append(number)
+                            names.append(facts[i].type)
+                            counts.append(0)
+                            times.append(0)
                         }
+                        counts[t] += 1
+                        times[t] &+= time
+                        total &+= time
                     }
                 }
             }
         }
-        for n in numbers { typeSlots[n] = -1 }
+        for number in numbers { slots.set(number, -1) }
         // Longest first, first seen first: a total order, so the unstable sort is deterministic.
         struct Key: Comparable {
             var time: UInt64
@@ -377,9 +381,34 @@ public final class Analyzer {
         for t in numbers.indices { order.append(Key(time: times[t], slot: t)) }
         order.sort()
         let types = order.map { k in
-            TypeRow(type: typeNames[numbers[k.slot]], count: counts[k.slot], timeUS: k.time,
+            TypeRow(type: names[k.slot], count: counts[k.slot], timeUS: k.time,
                     share: total > 0 ? Double(k.time) / Double(total) : nil)
         }
         return (rows, types)
+    }
+}
+
+/// What the steps with state found for one side, for `Analyzer.assemble`.
+struct SideFacts: @unchecked Sendable {
+    var log: SideLog
+    var names: [Analyzer.NameFacts]
+    var vmsd: [Bool]
+    var kept: [Bool]
+    var recorder: RecorderInfo
+    var timeline: Analyzer.Timeline
+    var notes: [String]
+}
+
+/// Type number → its row in the run being assembled (-1: none yet); every slot is -1 again
+/// after each run. One per thread that assembles.
+final class TypeSlots {
+    private var slots: [Int] = []
+
+    @inline(__always)
+    func slot(_ number: Int) -> Int { number < slots.count ? slots[number] : -1 }
+
+    func set(_ number: Int, _ slot: Int) {
+        if number >= slots.count { slots += [Int](repeating: -1, count: number + 1 - slots.count) }
+        slots[number] = slot
     }
 }

@@ -115,6 +115,14 @@ struct ByteBuffer {
         bytes.withUnsafeBytes { append($0) }
     }
 
+    /// A plain name (`DeviceRow.plainName`) in quotes.
+    @inline(__always)
+    mutating func append(quotedPlain bytes: [UInt8]) {
+        append(UInt8(ascii: "\""))
+        bytes.withUnsafeBytes { append($0) }
+        append(UInt8(ascii: "\""))
+    }
+
     /// `value` in decimal.
     @inline(__always)
     mutating func append(decimal value: UInt64) {

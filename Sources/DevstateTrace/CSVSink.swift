@@ -79,21 +79,24 @@ public final class CSVSink: ReportSink {
                 if let value { t.append(fixed: value, digits: 4) }
             }
             let hasLines = s.hasLines
-            for row in s.devices {
-                prefix("device,", &t)
-                Self.field(idstr: row.device.idstr, into: &t)
-                t.append(UInt8(ascii: ","))
-                t.append(decimal: UInt64(row.device.instanceID))
-                t.append(UInt8(ascii: ","))
-                Self.field(row.type, into: &t)
-                t.append(row.device.section == .iterable ? ",iterable," as StaticString : ",non-iterable,")
-                t.append(decimal: row.device.timeUS)
-                t.append(UInt8(ascii: ","))
-                share(row.share, &t)
-                t.append(row.inDeviceStateTimes ? ",true," as StaticString : ",false,")
-                t.append(row.hasVMSD ? "true,,,," as StaticString : "false,,,,")
-                if hasLines { t.append(decimal: row.device.line) }
-                t.append(UInt8(ascii: "\n"))
+            s.devices.withUnsafeBufferPointer { rows in
+                for k in rows.indices {
+                    let row = rows[k]
+                    prefix("device,", &t)
+                    if row.plainName { row.device.idstr.withUnsafeBytes { t.append($0) } } else { Self.field(idstr: row.device.idstr, into: &t) }
+                    t.append(UInt8(ascii: ","))
+                    t.append(decimal: UInt64(row.device.instanceID))
+                    t.append(UInt8(ascii: ","))
+                    if row.plainName { t.append(row.type) } else { Self.field(row.type, into: &t) }
+                    t.append(row.device.section == .iterable ? ",iterable," as StaticString : ",non-iterable,")
+                    t.append(decimal: row.device.timeUS)
+                    t.append(UInt8(ascii: ","))
+                    share(row.share, &t)
+                    t.append(row.inDeviceStateTimes ? ",true," as StaticString : ",false,")
+                    t.append(row.hasVMSD ? "true,,,," as StaticString : "false,,,,")
+                    if hasLines { t.append(decimal: row.device.line) }
+                    t.append(UInt8(ascii: "\n"))
+                }
             }
             for p in s.phases {
                 prefix("phase,", &t)

@@ -18,7 +18,7 @@ extension SideReport {
         for row in devices where row.inDeviceStateTimes {
             out.append(first ? #"{"name":"# as StaticString : #",{"name":"#)
             first = false
-            out.append(jsonCString: row.device.idstr)
+            if row.plainName { out.append(quotedPlain: row.device.idstr) } else { out.append(jsonCString: row.device.idstr) }
             out.append(#","instance-id":"# as StaticString)
             out.append(decimal: UInt64(row.device.instanceID))
             out.append(#","save-time":"# as StaticString)

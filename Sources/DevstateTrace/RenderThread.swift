@@ -14,7 +14,26 @@ import Dispatch
 /// One consumer renders the runs in the order they were handed in, so the output is the same
 /// as on one thread. A ring of a few batches bounds the memory.
 final class RenderThread: @unchecked Sendable {
-    typealias Job = RunReport
+    /// A run as the reading thread hands it over: its sides' facts, which the rendering
+    /// thread assembles (`Analyzer.assemble`) before the sink gets them, or, when the
+    /// rendering thread is behind, sides the reading thread assembled itself.
+    struct Job {
+        var index: Int
+        var source: Side?
+        var destination: Side?
+    }
+
+    enum Side {
+        case facts(SideFacts)
+        case report(SideReport)
+
+        var devices: Int {
+            switch self {
+            case .facts(let f): f.log.devices.count
+            case .report(let r): r.devices.count
+            }
+        }
+    }
 
     /// A batch is handed over when it holds this many runs or device lines.
     static let batchRuns = 32
@@ -68,7 +87,7 @@ final class RenderThread: @unchecked Sendable {
     }
 
     func submit(_ job: Job) {
-        batchDevices += (job.source?.devices.count ?? 0) + (job.destination?.devices.count ?? 0)
+        batchDevices += (job.source?.devices ?? 0) + (job.destination?.devices ?? 0)
         batch.append(job)
         if batch.count >= Self.batchRuns || batchDevices >= Self.batchDevices { handOver(last: false) }
     }
@@ -83,6 +102,14 @@ final class RenderThread: @unchecked Sendable {
         batch = []
         batch.reserveCapacity(Self.batchRuns)
         batchDevices = 0
+    }
+
+    /// Whether every slot is full, so that handing over the next batch would wait for the
+    /// rendering thread: the reading thread had better do some of its work meanwhile.
+    var isBehind: Bool {
+        guard free.wait(timeout: .now()) == .success else { return true }
+        free.signal()
+        return false
     }
 
     /// Hands over what is left and waits until every run has been rendered.

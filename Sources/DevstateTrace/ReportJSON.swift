@@ -87,6 +87,10 @@ public enum ReportJSON {
         json.key("phases")
         json.beginArray()
         for p in s.phases {
+            if !json.pretty {
+                json.element(compact: { writeCompact(p, to: &$0) })
+                continue
+            }
             json.beginObject()
             json.key("phase")
             json.string(p.label)
@@ -101,7 +105,12 @@ public enum ReportJSON {
         json.endArray()
         json.key("checkpoints")
         json.beginArray()
+        let hasLines = s.hasLines
         for c in s.checkpoints {
+            if !json.pretty {
+                json.element(compact: { writeCompact(c, hasLines: hasLines, to: &$0) })
+                continue
+            }
             json.beginObject()
             json.key("name")
             json.string(c.name)
@@ -118,12 +127,13 @@ public enum ReportJSON {
         json.endArray()
         json.key("devices")
         json.beginArray()
-        let hasLines = s.hasLines
-        for row in s.devices {
-            if !json.pretty {
-                json.element(compact: { writeCompact(row, hasLines: hasLines, to: &$0) })
-                continue
+        if !json.pretty {
+            // In place: no copy of each row.
+            s.devices.withUnsafeBufferPointer { rows in
+                for i in rows.indices { json.element(compact: { writeCompact(rows[i], hasLines: hasLines, to: &$0) }) }
             }
+        }
+        for row in s.devices where json.pretty {
             json.beginObject()
             json.key("name")
             json.string(idstr: row.device.idstr)
@@ -197,14 +207,20 @@ public enum ReportJSON {
     /// A device row of compact JSON, the bulk of a long log's report, in a few appends of
     /// ready-made text: the same bytes as the `JSONStream` calls of the pretty case without
     /// the spaces (OutputTests compare the two documents).
-    static func writeCompact(_ row: DeviceRow, hasLines: Bool, to out: inout ByteBuffer) {
+    @inline(__always)
+    static func writeCompact(_ row: borrowing DeviceRow, hasLines: Bool, to out: inout ByteBuffer) {
         out.append(#"{"name":"# as StaticString)
-        out.append(jsonString: row.device.idstr)
+        if row.plainName { out.append(quotedPlain: row.device.idstr) } else { out.append(jsonString: row.device.idstr) }
         out.append(#","instance-id":"# as StaticString)
         out.append(decimal: UInt64(row.device.instanceID))
         out.append(#","type":"# as StaticString)
-        var type = row.type
-        type.withUTF8 { out.append(jsonString: UnsafeRawBufferPointer($0)) }
+        if row.plainName {
+            out.append(UInt8(ascii: "\""))
+            out.append(row.type)
+            out.append(UInt8(ascii: "\""))
+        } else {
+            appendJSON(row.type, to: &out)
+        }
         out.append(row.device.section == .iterable ? #","section":"iterable","time-us":"# as StaticString
                                                    : #","section":"non-iterable","time-us":"#)
         out.append(decimal: row.device.timeUS)
@@ -220,11 +236,43 @@ public enum ReportJSON {
         out.append(UInt8(ascii: "}"))
     }
 
+    static func writeCompact(_ p: Phase, to out: inout ByteBuffer) {
+        out.append(#"{"phase":"# as StaticString)
+        appendJSON(p.label, to: &out)
+        out.append(#","from":"# as StaticString)
+        appendJSON(p.from, to: &out)
+        out.append(#","to":"# as StaticString)
+        appendJSON(p.to, to: &out)
+        out.append(#","duration-us":"# as StaticString)
+        appendJSON(p.durationUS, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    static func writeCompact(_ c: CheckpointRow, hasLines: Bool, to out: inout ByteBuffer) {
+        out.append(#"{"name":"# as StaticString)
+        appendJSON(c.name, to: &out)
+        out.append(c.known ? #","known":true,"offset-us":"# as StaticString : #","known":false,"offset-us":"#)
+        appendJSON(c.offsetUS, to: &out)
+        out.append(#","timestamp-us":"# as StaticString)
+        appendJSON(c.timestampUS, to: &out)
+        out.append(#","line":"# as StaticString)
+        if hasLines { out.append(decimal: c.line) } else { out.append("null" as StaticString) }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private static func appendJSON(_ text: String, to out: inout ByteBuffer) {
+        var text = text
+        text.withUTF8 { out.append(jsonString: UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func appendJSON(_ value: Int64?, to out: inout ByteBuffer) {
+        if let value { out.append(decimal: value) } else { out.append("null" as StaticString) }
+    }
+
     /// A by-type row of compact JSON (see the device row's).
     static func writeCompact(_ t: TypeRow, to out: inout ByteBuffer) {
         out.append(#"{"type":"# as StaticString)
-        var type = t.type
-        type.withUTF8 { out.append(jsonString: UnsafeRawBufferPointer($0)) }
+        appendJSON(t.type, to: &out)
         out.append(#","count":"# as StaticString)
         out.append(decimal: t.count)
         out.append(#","time-us":"# as StaticString)

@@ -9,6 +9,9 @@ public struct DeviceRow: Sendable, Equatable {
     public var hasVMSD: Bool
     /// Whether the recorder kept it, i.e. it is in `device-state-times`.
     public var inDeviceStateTimes: Bool
+    /// The idstr (and so its type) is printable ASCII without `"`, `\` or `,`: every writer
+    /// writes its bytes as they are, without looking for what to escape or quote.
+    public var plainName: Bool = false
 
     public var name: String { device.name }
     public var key: DeviceKey { DeviceKey(idstr: device.idstr, instanceID: device.instanceID, section: device.section) }

@@ -109,12 +109,11 @@ func finish(_ status: Status, report: ReportSink, budget: BudgetCheck?) -> Statu
 
 /// Buffered standard output. After a failed write nothing more is written and `failure` says why.
 final class Output {
-    private var pending: [UInt8] = []
+    private let pending = UnsafeMutableRawPointer.allocate(byteCount: Output.block, alignment: 16)
+    private var count = 0
     private(set) var failure: String?
 
-    init() {
-        pending.reserveCapacity(Self.block)
-    }
+    deinit { pending.deallocate() }
 
     /// Written in blocks of this size.
     static let block = 1 << 16
@@ -123,20 +122,28 @@ final class Output {
     var text: TextOut { .bytes { [self] in write($0) } }
 
     func write(_ bytes: UnsafeRawBufferPointer) {
-        pending.append(contentsOf: bytes)
-        if pending.count >= Self.block { flush() }
+        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
+        if count + bytes.count > Self.block { flush() }
+        if bytes.count >= Self.block {
+            put(bytes)  // a big piece goes out as it is, without a copy
+        } else {
+            (pending + count).copyMemory(from: from, byteCount: bytes.count)
+            count += bytes.count
+        }
     }
 
     func flush() {
-        guard !pending.isEmpty, failure == nil else { return pending.removeAll(keepingCapacity: true) }
-        pending.withUnsafeBytes { buffer in
-            do throws(SystemError) {
-                try writeAll(STDOUT_FILENO, buffer)
-            } catch {
-                failure = "standard output: \(error.description)"
-            }
+        put(UnsafeRawBufferPointer(start: pending, count: count))
+        count = 0
+    }
+
+    private func put(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty, failure == nil else { return }
+        do throws(SystemError) {
+            try writeAll(STDOUT_FILENO, bytes)
+        } catch {
+            failure = "standard output: \(error.description)"
         }
-        pending.removeAll(keepingCapacity: true)
     }
 
     /// Flushes, and ends the command if the output could not be written.
