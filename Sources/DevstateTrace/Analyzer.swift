@@ -402,7 +402,8 @@ struct SideFacts: @unchecked Sendable {
 /// Type number → its row in the run being assembled (-1: none yet); every slot is -1 again
 /// after each run. One per thread that assembles.
 final class TypeSlots {
-    private var slots: [Int] = []
+    // One thread uses it, so no exclusivity checks per access.
+    @exclusivity(unchecked) private var slots: [Int] = []
 
     @inline(__always)
     func slot(_ number: Int) -> Int { number < slots.count ? slots[number] : -1 }

@@ -115,6 +115,13 @@ struct ByteBuffer {
         bytes.withUnsafeBytes { append($0) }
     }
 
+    /// Again the `count` bytes already written from `start`.
+    mutating func appendCopy(from start: Int, count n: Int) {
+        reserve(n)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: base + start, byteCount: n)
+        count &+= n
+    }
+
     /// A plain name (`DeviceRow.plainName`) in quotes.
     @inline(__always)
     mutating func append(quotedPlain bytes: [UInt8]) {

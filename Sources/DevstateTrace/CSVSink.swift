@@ -120,10 +120,11 @@ public final class CSVSink: ReportSink {
             }
             for type in s.types {
                 prefix("type,", &t)
+                let start = t.count
                 Self.field(type.type, into: &t)
                 t.append(",," as StaticString)
-                Self.field(type.type, into: &t)
-                t.append(",," as StaticString)
+                t.appendCopy(from: start, count: t.count - start)  // the type again, as its name
+
                 t.append(decimal: type.timeUS)
                 t.append(UInt8(ascii: ","))
                 share(type.share, &t)

@@ -299,6 +299,15 @@ public enum LineParser {
         let tidEnd = digitsEnd(p, from: start, limit: limit)
         guard tidEnd > start, tidEnd < limit, p[tidEnd] == UInt8(ascii: "@") else { return nil }
         let secondsStart = tidEnd &+ 1
+        // The usual stamp, 10 seconds digits and 6 fraction digits, eight digits at a time.
+        if secondsStart &+ 18 <= limit, p[secondsStart &+ 10] == UInt8(ascii: "."),
+           !isDigit(p[secondsStart &+ 17]),
+           let high = eightDigits(p + secondsStart), let low = eightDigits(p + (secondsStart &+ 2)),
+           let fraction = eightDigits(p + (secondsStart &+ 9), leadingZeros: 2) {
+            // Digits 0-7 and 2-9: the seconds are the first eight and the last two.
+            let seconds = high &* 100 &+ low % 100
+            return (seconds &* 1_000_000 &+ fraction, secondsStart &+ 17)
+        }
         let (seconds, secondsEnd) = digitsValue(p, from: secondsStart, limit: limit)
         let secondsDigits = secondsEnd &- secondsStart
         guard secondsDigits > 0, secondsDigits <= 12, secondsEnd < limit,
@@ -311,6 +320,26 @@ public enum LineParser {
         while digits < 6 { micros &*= 10; digits &+= 1 }
         while digits > 6 { micros /= 10; digits &-= 1 }
         return (seconds &* 1_000_000 &+ micros, microsEnd)
+    }
+
+    /// The value of the eight digits at `p`, nil unless all eight are digits; the first
+    /// `leadingZeros` bytes (whatever they are) count as zeros.
+    @inline(__always)
+    static func eightDigits(_ p: UnsafePointer<UInt8>, leadingZeros: Int = 0) -> Int64? {
+        var x = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+        if leadingZeros > 0 {
+            let mask: UInt64 = (1 << UInt64(8 * leadingZeros)) &- 1
+            x = (x & ~mask) | (0x3030_3030_3030_3030 & mask)
+        }
+        // Each byte 0x30...0x39: high nibble 3, and adding 6 does not carry into it.
+        guard x & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
+              (x &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030 else { return nil }
+        x &-= 0x3030_3030_3030_3030
+        // The first byte is the most significant digit: combine pairs, then fours, then eights.
+        x = (x &* 10 &+ (x >> 8)) & 0x00FF_00FF_00FF_00FF
+        x = (x &* 100 &+ (x >> 16)) & 0x0000_FFFF_0000_FFFF
+        x = (x &* 10_000 &+ (x >> 32)) & 0xFFFF_FFFF
+        return Int64(x)
     }
 
     /// The run of digits that starts at `i` (at most `limit`): its value (wrapping past 18
