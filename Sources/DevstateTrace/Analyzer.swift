@@ -340,6 +340,7 @@ public final class Analyzer {
         // Per type in first-seen order: its number, name, device count and time. Plain
         // numbers, so that adding up and sorting copy no strings.
         var numbers: [Int] = [], names: [String] = [], counts: [Int] = [], times: [UInt64] = []
+        var plain: [Bool] = []
         var total: UInt64 = 0
         let n = log.devices.count
         let rows = [DeviceRow](unsafeUninitializedCapacity: n) { out, made in
@@ -359,6 +360,7 @@ public final class Analyzer {
                             slots.set(number, t)
                             numbers.append(number)
                             names.append(facts[i].type)
+                            plain.append(facts[i].plain)
                             counts.append(0)
                             times.append(0)
                         }
@@ -382,7 +384,7 @@ public final class Analyzer {
         order.sort()
         let types = order.map { k in
             TypeRow(type: names[k.slot], count: counts[k.slot], timeUS: k.time,
-                    share: total > 0 ? Double(k.time) / Double(total) : nil)
+                    share: total > 0 ? Double(k.time) / Double(total) : nil, plainType: plain[k.slot])
         }
         return (rows, types)
     }

@@ -79,7 +79,19 @@ struct ByteBuffer {
         guard let from = raw.baseAddress, n > 0 else { return }
         reserve(n)
         let to = UnsafeMutableRawPointer(base + count)
-        if n >= 8 && n <= 16 {
+        if n > 16 && n <= 64 {
+            // Two to four 16-byte pieces, the last ones overlapping.
+            let a = from.loadUnaligned(as: SIMD16<UInt8>.self)
+            let b = from.loadUnaligned(fromByteOffset: n &- 16, as: SIMD16<UInt8>.self)
+            if n > 32 {
+                let c = from.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
+                let d = from.loadUnaligned(fromByteOffset: n &- 32, as: SIMD16<UInt8>.self)
+                to.storeBytes(of: c, toByteOffset: 16, as: SIMD16<UInt8>.self)
+                to.storeBytes(of: d, toByteOffset: n &- 32, as: SIMD16<UInt8>.self)
+            }
+            to.storeBytes(of: a, as: SIMD16<UInt8>.self)
+            to.storeBytes(of: b, toByteOffset: n &- 16, as: SIMD16<UInt8>.self)
+        } else if n >= 8 && n <= 16 {
             let head = from.loadUnaligned(as: UInt64.self)
             let tail = from.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
             to.storeBytes(of: head, as: UInt64.self)
@@ -140,6 +152,13 @@ struct ByteBuffer {
         }
     }
 
+    /// "00" to "99", for writing two digits at a time.
+    private static let pairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
+
     /// Two digits at a time, from the end (20 digits at most).
     private mutating func appendDigits(_ value: UInt64) {
         reserve(20)
@@ -148,12 +167,13 @@ struct ByteBuffer {
         while digits < 20, value >= limit { digits &+= 1; limit = limit &* 10 }
         var v = value
         var i = count &+ digits
+        let pairs = UnsafeRawPointer(Self.pairs.utf8Start)
         while v >= 10 {
             let pair = Int(truncatingIfNeeded: v % 100)
             v /= 100
             i &-= 2
-            base[i] = UInt8(truncatingIfNeeded: pair / 10) &+ 48
-            base[i &+ 1] = UInt8(truncatingIfNeeded: pair % 10) &+ 48
+            UnsafeMutableRawPointer(base + i).storeBytes(of: pairs.loadUnaligned(fromByteOffset: 2 &* pair, as: UInt16.self),
+                                                         as: UInt16.self)
         }
         if i > count { base[count] = UInt8(truncatingIfNeeded: v) &+ 48 }
         count &+= digits

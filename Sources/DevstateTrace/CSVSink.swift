@@ -121,7 +121,7 @@ public final class CSVSink: ReportSink {
             for type in s.types {
                 prefix("type,", &t)
                 let start = t.count
-                Self.field(type.type, into: &t)
+                if type.plainType { t.append(type.type) } else { Self.field(type.type, into: &t) }
                 t.append(",," as StaticString)
                 t.appendCopy(from: start, count: t.count - start)  // the type again, as its name
 

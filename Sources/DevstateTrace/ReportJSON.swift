@@ -272,7 +272,13 @@ public enum ReportJSON {
     /// A by-type row of compact JSON (see the device row's).
     static func writeCompact(_ t: TypeRow, to out: inout ByteBuffer) {
         out.append(#"{"type":"# as StaticString)
-        appendJSON(t.type, to: &out)
+        if t.plainType {
+            out.append(UInt8(ascii: "\""))
+            out.append(t.type)
+            out.append(UInt8(ascii: "\""))
+        } else {
+            appendJSON(t.type, to: &out)
+        }
         out.append(#","count":"# as StaticString)
         out.append(decimal: t.count)
         out.append(#","time-us":"# as StaticString)

@@ -37,6 +37,8 @@ public struct TypeRow: Sendable, Equatable {
     public var timeUS: UInt64
     /// Over the side's summed device time.
     public var share: Double?
+    /// The type comes from a plain name (`DeviceRow.plainName`).
+    public var plainType: Bool = false
 }
 
 /// The time between two consecutive checkpoints (or from the first load to loadvm completed).
