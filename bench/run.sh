@@ -20,6 +20,8 @@ mkdir -p "$BIN" "$OUT"
 # Real migrations of the three QEMU builds (20 rounds; the smoke does one).
 QEMU_ROUNDS=20; [ "$SMOKE" = 1 ] && QEMU_ROUNDS=1
 bench/qemu-downtime.sh "$QEMU_ROUNDS" "$OUT/qemu-downtime.md"
+# devstate's throughput on a long log (1 GB; the smoke uses 8 MB).
+if [ "$SMOKE" = 1 ]; then bash bench/cli/bench.sh 8 1 "$OUT/cli.md"; else bash bench/cli/bench.sh 1024 3 "$OUT/cli.md"; fi
 
 for p in valgrind gnuplot-nox libglib2.0-dev libjson-c-dev; do
     dpkg-query -W -f='${Status}\n' $p 2>/dev/null | grep -q '^install ok installed' || missing="${missing:-} $p"
@@ -137,5 +139,6 @@ small=300; large=$(echo $SIZES | awk '{ print $NF }')
     echo
     echo "![instructions per record](record-cost.png)"
     if [ -f "$OUT/qemu-downtime.md" ]; then echo; cat "$OUT/qemu-downtime.md"; fi
+    if [ -f "$OUT/cli.md" ]; then echo; cat "$OUT/cli.md"; fi
 } > "$OUT/RESULTS.md"
 echo "wrote $OUT/RESULTS.md and $OUT/record-cost.png"

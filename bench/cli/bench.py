@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Throughput and peak RSS of `devstate report` against `grep -c vmstate_downtime`.
 
-  bench.py DEVSTATE_BIN LOG ITERATIONS
+  bench.py DEVSTATE_BIN LOG ITERATIONS [MARKDOWN]
 
 Each command runs ITERATIONS times with its stdout drained through a pipe (grep stops at the
 first match when writing to /dev/null); the best wall time and best CPU time (user+sys) are
 kept, and the peak RSS over all runs. Ratios are grep's time over the command's (≥ 0.5 is the
 target for reading the log, ≥ 0.25 for rendering every run). CPU time is given too because the
-machine may be shared.
+machine may be shared. With MARKDOWN, the table is also written there (bench/RESULTS.md's part).
 """
 import os
 import subprocess
@@ -16,6 +16,7 @@ import sys
 import time
 
 exe, log, iters = sys.argv[1], sys.argv[2], int(sys.argv[3])
+markdown = sys.argv[4] if len(sys.argv) > 4 else None
 size_mb = os.path.getsize(log) / 1e6
 
 
@@ -43,23 +44,36 @@ def measure(cmd):
     return best_wall, best_cpu, rss, code, out_bytes
 
 
+# (name, command, goal as a ratio of grep's throughput)
 rows = [
-    ("grep -c vmstate_downtime", ["grep", "-c", "vmstate_downtime", log]),
-    ("devstate report --run 1 (reads all runs)", [exe, "report", "--run", "1", "--format", "json", log]),
-    ("devstate report --summary (every run)", [exe, "report", "--summary", log]),
-    ("devstate report --format csv (every run)", [exe, "report", "--format", "csv", log]),
-    ("devstate report --format json (every run)", [exe, "report", "--format", "json", log]),
-    ("devstate report (table, every run)", [exe, "report", "--width", "100", log]),
+    ("grep -c vmstate_downtime", ["grep", "-c", "vmstate_downtime", log], None),
+    ("devstate report --run 1 (reads all runs)", [exe, "report", "--run", "1", "--format", "json", log], 0.5),
+    ("devstate report --summary (every run)", [exe, "report", "--summary", log], 0.25),
+    ("devstate report --format csv (every run)", [exe, "report", "--format", "csv", log], 0.25),
+    ("devstate report --format json (every run)", [exe, "report", "--format", "json", log], 0.25),
+    ("devstate report (table, every run)", [exe, "report", "--width", "100", log], 0.25),
+    ("devstate report --all (table, every run)", [exe, "report", "--all", "--width", "100", log], 0.25),
 ]
 if os.environ.get("DEVSTATE_BENCH_QUICK"):
     rows = rows[:3]
 print("%-42s %9s %9s %9s %10s %8s %7s %7s %s" % ("command", "wall s", "cpu s", "MB/s", "peak RSS", "out MB", "ratio", "ratio", "exit"))
 print("%-42s %9s %9s %9s %10s %8s %7s %7s" % ("", "", "", "(wall)", "MiB", "", "wall", "cpu"))
 grep = None
-for name, cmd in rows:
+table = []
+for name, cmd, goal in rows:
     wall, cpu, rss, code, out = measure(cmd)
     if grep is None:
         grep = (wall, cpu)
     print("%-42s %9.3f %9.3f %9.1f %10.1f %8.1f %6.2fx %6.2fx %d" % (
         name, wall, cpu, size_mb / wall, rss / 1024, out / 1e6, grep[0] / wall, grep[1] / cpu, code))
     sys.stdout.flush()
+    table.append((name, wall, cpu, size_mb / wall, rss / 1024, out / 1e6, grep[0] / wall, goal, code))
+
+if markdown:
+    with open(markdown, "w") as f:
+        f.write("| command | wall s | cpu s | MB/s | peak RSS MiB | out MB | × grep (wall) | goal | exit |\n")
+        f.write("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+        for name, wall, cpu, mbs, rss, out, ratio, goal, code in table:
+            status = "" if goal is None else ("≥ %.2f: %s" % (goal, "met" if ratio >= goal else "missed"))
+            f.write("| %s | %.3f | %.3f | %.1f | %.1f | %.1f | %.2f | %s | %d |\n" % (
+                name.replace("|", "\\|"), wall, cpu, mbs, rss, out, ratio, status, code))

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Throughput and peak RSS of `devstate report` on a large log, against `grep -c vmstate_downtime`.
 #
-#   bench/cli/bench.sh [SIZE_MB] [ITERATIONS]      default 1024 MB, 3 iterations (best kept)
+#   bench/cli/bench.sh [SIZE_MB] [ITERATIONS] [MARKDOWN]   default 1024 MB, 3 iterations (best kept)
 #
 # Builds devstate in release mode (scratch path .build-cli unless $DEVSTATE_SCRATCH; or set
 # $DEVSTATE_BIN), writes the log under bench/out/ (git-ignored) with gen-log.py, warms the page
@@ -13,6 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 size="${1:-1024}"
 iters="${2:-3}"
+markdown="${3:-}"
 scratch="${DEVSTATE_SCRATCH:-$root/.build-cli}"
 if [[ -z "${DEVSTATE_BIN:-}" ]]; then
     (cd "$root" && swift build -c release --scratch-path "$scratch" --product devstate) >/tmp/devstate-bench-build.log 2>&1 \
@@ -23,6 +24,21 @@ mkdir -p "$root/bench/out"
 log="$root/bench/out/bench-${size}MB.log"
 if [[ ! -s "$log" ]]; then python3 "$here/gen-log.py" "$size" "$log"; fi
 cat "$log" > /dev/null   # warm the page cache, so every command reads from memory
-echo "log: $log ($(stat -c %s "$log") bytes, $(grep -c 'src-downtime-start' "$log") runs); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); best of $iters"
+about="$(stat -c %s "$log") bytes, $(grep -c 'src-downtime-start' "$log") runs; $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg) before; best of $iters"
+echo "log: $log ($about)"
 echo "devstate: $DEVSTATE_BIN"
-python3 "$here/bench.py" "$DEVSTATE_BIN" "$log" "$iters"
+if [[ -n "$markdown" ]]; then
+    python3 "$here/bench.py" "$DEVSTATE_BIN" "$log" "$iters" "$markdown.table"
+    { echo "## devstate on a long log (bench/cli)"
+      echo
+      echo "\`bench/cli/bench.sh\` on a generated ${size} MB log ($about): the real pc run of"
+      echo "Tests/Fixtures/qemu-10.0 repeated with unrelated trace lines between runs, read from the page"
+      echo "cache, each command's standard output drained through a pipe. Throughput as a ratio of"
+      echo "\`grep -c vmstate_downtime\` on the same file in the same script; goal 0.5 for reading, 0.25 for"
+      echo "writing every run in every format."
+      echo
+      cat "$markdown.table"; } > "$markdown"
+    rm -f "$markdown.table"
+else
+    python3 "$here/bench.py" "$DEVSTATE_BIN" "$log" "$iters"
+fi
