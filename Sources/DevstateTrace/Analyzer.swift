@@ -80,8 +80,7 @@ public final class Analyzer {
                          timeline: timeline, notes: notes(log, timeline.checkpoints))
     }
 
-    /// The steps of one run alone (shares, rows, types): a pipeline runs them on its
-    /// rendering thread, each thread with its own `slots`.
+    /// The steps of one run alone (shares, rows, types).
     static func assemble(_ f: SideFacts, slots: TypeSlots) -> SideReport {
         let shares = shares(f.log, phases: f.timeline.phases)
         let (rows, types) = rows(f.log, facts: f.names, vmsd: f.vmsd, kept: f.kept,
@@ -391,7 +390,7 @@ public final class Analyzer {
 }
 
 /// What the steps with state found for one side, for `Analyzer.assemble`.
-struct SideFacts: @unchecked Sendable {
+struct SideFacts {
     var log: SideLog
     var names: [Analyzer.NameFacts]
     var vmsd: [Bool]
@@ -402,9 +401,9 @@ struct SideFacts: @unchecked Sendable {
 }
 
 /// Type number → its row in the run being assembled (-1: none yet); every slot is -1 again
-/// after each run. One per thread that assembles.
+/// after each run.
 final class TypeSlots {
-    // One thread uses it, so no exclusivity checks per access.
+    // Only `rows` uses it, one access at a time: no exclusivity checks per access.
     @exclusivity(unchecked) private var slots: [Int] = []
 
     @inline(__always)

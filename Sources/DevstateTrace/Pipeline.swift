@@ -42,23 +42,12 @@ public final class ReportPipeline {
         self.onlyRun = onlyRun
     }
 
-    /// Runs are assembled and rendered on a thread of their own while the logs are read and
-    /// the analysis steps with state run (`RenderThread`); the sink is used by that thread
-    /// only until `run` returns.
+    /// Runs are rendered on a thread of their own while the logs are read and analysed
+    /// (`RenderThread`); the sink is used by that thread only until `run` returns.
     public func run(groups: [ReportGroup], sink: ReportSink) throws(LogReadError) -> [InputSummary] {
         var inputs: [InputSummary] = []
         sink.begin()
-        let slots = TypeSlots()
-        func assembled(_ side: RenderThread.Side) -> SideReport {
-            switch side {
-            case .facts(let f): Analyzer.assemble(f, slots: slots)
-            case .report(let r): r
-            }
-        }
-        let renderer = RenderThread { job in
-            sink.run(RunReport(index: job.index, source: job.source.map(assembled),
-                               destination: job.destination.map(assembled)))
-        }
+        let renderer = RenderThread { report in sink.run(report) }
         self.renderer = renderer
         defer {
             renderer.finish()
@@ -73,8 +62,6 @@ public final class ReportPipeline {
     }
 
     private var renderer: RenderThread?
-    /// The reading thread's own, for the sides it assembles.
-    private let assembleSlots = TypeSlots()
 
     /// One part on its own, as a run.
     private func emit(_ part: SideLog) {
@@ -90,14 +77,8 @@ public final class ReportPipeline {
         if let onlyRun, onlyRun != runCount { return }
         rendered += 1
         guard let renderer else { return }
-        // The rendering thread assembles the sides unless it is behind (a heavy format).
-        let here = renderer.isBehind
-        func side(_ log: SideLog) -> RenderThread.Side {
-            let facts = analyzer.facts(log)
-            return here ? .report(Analyzer.assemble(facts, slots: assembleSlots)) : .facts(facts)
-        }
-        renderer.submit(RenderThread.Job(index: runCount, source: source.map(side),
-                                         destination: destination.map(side)))
+        renderer.submit(RunReport(index: runCount, source: source.map(analyzer.analyze),
+                                  destination: destination.map(analyzer.analyze)))
     }
 
     private func runGroup(_ group: ReportGroup, inputs: inout [InputSummary]) throws(LogReadError) {

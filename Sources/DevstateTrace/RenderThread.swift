@@ -10,30 +10,12 @@ import Dispatch
 
 /// Runs handed from the reading thread to the rendering one, in batches: the reading thread
 /// parses and analyses the next runs while earlier ones are written, so a long log keeps both
-/// cores busy (the analyzer keeps state from run to run, so it stays on one thread).
+/// cores busy. The reading thread makes the runs and also frees them (see `Body.run`), so the
+/// reference counts of what the runs share (their device names) stay on one core.
 /// One consumer renders the runs in the order they were handed in, so the output is the same
 /// as on one thread. A ring of a few batches bounds the memory.
 final class RenderThread: @unchecked Sendable {
-    /// A run as the reading thread hands it over: its sides' facts, which the rendering
-    /// thread assembles (`Analyzer.assemble`) before the sink gets them, or, when the
-    /// rendering thread is behind, sides the reading thread assembled itself.
-    struct Job {
-        var index: Int
-        var source: Side?
-        var destination: Side?
-    }
-
-    enum Side {
-        case facts(SideFacts)
-        case report(SideReport)
-
-        var devices: Int {
-            switch self {
-            case .facts(let f): f.log.devices.count
-            case .report(let r): r.devices.count
-            }
-        }
-    }
+    typealias Job = RunReport
 
     /// A batch is handed over when it holds this many runs or device lines.
     static let batchRuns = 32
@@ -74,11 +56,14 @@ final class RenderThread: @unchecked Sendable {
             while true {
                 ready.wait()
                 let slot = slots[index]
-                let jobs = slot.jobs
                 let last = slot.last
-                slot.jobs = []
+                // The jobs stay in the slot, and the reading thread frees them when it fills
+                // the slot again: what it made, it frees, so the reference counts of the names
+                // the runs share are not passed back and forth between the two cores.
+                slot.jobs.withUnsafeBufferPointer { jobs in
+                    for i in jobs.indices { render(jobs[i]) }
+                }
                 free.signal()
-                for job in jobs { render(job) }
                 if last { break }
                 index = (index + 1) % slots.count
             }
@@ -87,7 +72,7 @@ final class RenderThread: @unchecked Sendable {
     }
 
     func submit(_ job: Job) {
-        batchDevices += (job.source?.devices ?? 0) + (job.destination?.devices ?? 0)
+        batchDevices += (job.source?.devices.count ?? 0) + (job.destination?.devices.count ?? 0)
         batch.append(job)
         if batch.count >= Self.batchRuns || batchDevices >= Self.batchDevices { handOver(last: false) }
     }
@@ -102,14 +87,6 @@ final class RenderThread: @unchecked Sendable {
         batch = []
         batch.reserveCapacity(Self.batchRuns)
         batchDevices = 0
-    }
-
-    /// Whether every slot is full, so that handing over the next batch would wait for the
-    /// rendering thread: the reading thread had better do some of its work meanwhile.
-    var isBehind: Bool {
-        guard free.wait(timeout: .now()) == .success else { return true }
-        free.signal()
-        return false
     }
 
     /// Hands over what is left and waits until every run has been rendered.

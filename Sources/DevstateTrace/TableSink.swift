@@ -8,38 +8,88 @@ public enum TableDetail: Sendable, Equatable {
     case concise(top: Int)
 }
 
-/// Human-readable report that fits `width` columns.
+/// Human-readable report that fits `width` columns. Each run is written straight into bytes:
+/// numbers as digits, cells measured once (`CellTable`), simple text wrapped and clipped on
+/// bytes (`SimpleText`, with the String layout for any other text), the longest devices picked
+/// without sorting every device, and the constant paragraphs wrapped once.
 public final class TableSink: ReportSink {
     let out: TextOut
     let text: TextLayout
     let detail: TableDetail
     private var buffer = ByteBuffer()
+    private var scratch = ByteBuffer(capacity: 1024)
+    private var cells = CellTable()
+    /// The device legend without and with its "handler" part, and the by-type heading, as
+    /// wrapped at this width.
+    private let legend: [UInt8]
+    private let handlerLegend: [UInt8]
+    private let typeHeading: [UInt8]
+
+    static let legendText = "d-s-t: yes = in device-state-times; no-vmsd = no vmsd, left out as the reference"
+        + " patch does; zero = 0 µs, left out; iter = iterable section"
+    static let handlerText = "; handler = no vmsd, in device-state-times with \"handler\": true"
+    static let phaseAlign: [TextLayout.Align] = [.left, .left, .right, .right]
+    static let deviceAlign: [TextLayout.Align] = [.right, .left, .right, .left, .left, .right, .right, .left,
+                                                  .right, .right]
+    static let typeAlign: [TextLayout.Align] = [.left, .right, .right, .right, .right, .right]
 
     public init(width: Int, detail: TableDetail = .full, out: TextOut) {
         text = TextLayout(width: width)
         self.detail = detail
         self.out = out
+        legend = Array(text.wrap(Self.legendText, indent: 2, hang: 7).utf8)
+        handlerLegend = Array(text.wrap(Self.legendText + Self.handlerText, indent: 2, hang: 7).utf8)
+        let which = detail == .full ? "By device type" : "By device type, types with several devices"
+        typeHeading = Array(text.wrap(which + " (% = share of the side's summed device time)").utf8)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        scratch.deallocate()
+        cells.deallocate()
+    }
 
     public func begin() {}
 
     public func run(_ run: RunReport) {
-        let sides = [run.source, run.destination].compactMap { $0 }
         var t = buffer
+        var s = scratch
+        var c = cells
         t.removeAll()
-        let title = "Run \(run.index)"
-        t.append("── " + title + " " + String(repeating: "─", count: max(0, text.width - title.count - 4)) + "\n")
-        for s in sides { text.wrap(heading(s), into: &t) }
+        t.append("── " as StaticString)
+        let titleStart = t.count
+        t.append("Run " as StaticString)
+        t.append(decimal: run.index)
+        let titleCount = t.count - titleStart
+        t.append(UInt8(ascii: " "))
+        for _ in 0..<max(0, text.width - titleCount - 4) { t.append("─" as StaticString) }
         t.append(UInt8(ascii: "\n"))
-        for s in sides { phaseTable(s, &t) }
-        deviceTable(run, &t)
-        typeTable(run, &t)
-        for s in sides { footnotes(s, &t) }
+        // The sides are passed on as they are (`x!`), not bound to copies.
+        if run.source != nil {
+            heading(run.source!, &s)
+            text.wrap(bytes: s.bytes, into: &t)
+        }
+        if run.destination != nil {
+            heading(run.destination!, &s)
+            text.wrap(bytes: s.bytes, into: &t)
+        }
+        t.append(UInt8(ascii: "\n"))
+        if run.source != nil { phaseTable(run.source!, &t, &c, &s) }
+        if run.destination != nil { phaseTable(run.destination!, &t, &c, &s) }
+        if run.source != nil {
+            deviceTable(run.source!, run.destination, &t, &c, &s)
+            typeTable(run.source!, run.destination, &t, &c)
+        } else {
+            deviceTable(run.destination!, nil, &t, &c, &s)
+            typeTable(run.destination!, nil, &t, &c)
+        }
+        if run.source != nil { footnotes(run.source!, &t, &s) }
+        if run.destination != nil { footnotes(run.destination!, &t, &s) }
         t.append(UInt8(ascii: "\n"))
         buffer = t
-        out(buffer)
+        scratch = s
+        cells = c
+        out(t)
     }
 
     public func end(inputs: [InputSummary]) {
@@ -87,175 +137,365 @@ public final class TableSink: ReportSink {
         return t
     }
 
-    /// "source: LOG run N (lines A–B), downtime T".
-    func heading(_ s: SideReport) -> String {
-        var line = "\(s.side == .source ? "source" : "destination"): "
-        if let q = s.log.queryMigrate?.facts {
-            line += "query-migrate of \(s.log.file) ("
-            line += q.qemuVersion.map { "QEMU \($0), " } ?? ""
-            line += "series \(q.series.rawValue)\(q.outcome == .partial ? ", PARTIAL" : ""))"
+    /// "source: LOG run N (lines A–B), downtime T", into `s`.
+    func heading(_ side: SideReport, _ s: inout ByteBuffer) {
+        s.removeAll()
+        s.append(side.side == .source ? "source: " as StaticString : "destination: ")
+        if let q = side.log.queryMigrate?.facts {
+            s.append("query-migrate of " as StaticString)
+            s.append(side.log.file)
+            s.append(" (" as StaticString)
+            if let v = q.qemuVersion {
+                s.append("QEMU " as StaticString)
+                s.append(v)
+                s.append(", " as StaticString)
+            }
+            s.append("series " as StaticString)
+            s.append(q.series.rawValue)
+            if q.outcome == .partial { s.append(", PARTIAL" as StaticString) }
+            s.append(UInt8(ascii: ")"))
         } else {
-            line += s.log.file
-            line += s.side == .source ? " run \(s.log.index)" : ""
-            line += " (lines \(s.log.firstLine)–\(s.log.lastLine))"
+            s.append(side.log.file)
+            if side.side == .source {
+                s.append(" run " as StaticString)
+                s.append(decimal: side.log.index)
+            }
+            s.append(" (lines " as StaticString)
+            s.append(decimal: side.log.firstLine)
+            s.append("–" as StaticString)
+            s.append(decimal: side.log.lastLine)
+            s.append(UInt8(ascii: ")"))
         }
-        if let total = s.totalUS {
-            line += s.side == .source ? ", downtime " : ", load to vm started "
-            line += formatMicros(total)
+        if let total = side.totalUS {
+            s.append(side.side == .source ? ", downtime " as StaticString : ", load to vm started ")
+            Self.appendMicros(total, &s)
         }
-        return line
     }
 
-    func phaseTable(_ s: SideReport, _ t: inout ByteBuffer) {
-        guard !s.phases.isEmpty || !s.checkpoints.isEmpty else { return }
-        var rows: [[String]] = []
-        for p in s.phases {
-            let share: String
-            if let d = p.durationUS, let total = s.totalUS, total > 0 {
-                share = percent(Double(d) / Double(total))
+    /// `formatMicros(us)`.
+    static func appendMicros(_ us: Int64, _ s: inout ByteBuffer) {
+        if abs(us) < 1000 {
+            s.append(decimal: us)
+            s.append(" µs" as StaticString)
+        } else {
+            s.append(fixed: Double(us) / 1000, digits: 3)
+            s.append(" ms" as StaticString)
+        }
+    }
+
+    /// A device's name (its idstr as text).
+    static func appendName(_ idstr: [UInt8], _ s: inout ByteBuffer) {
+        idstr.withUnsafeBytes { p in
+            if SimpleText.columns(p) != nil {
+                s.append(p)
             } else {
-                share = ""
+                s.append(String(decoding: p, as: UTF8.self))
             }
-            rows.append([p.label, "\(p.from) → \(p.to)", p.durationUS.map { String($0) } ?? "?", share])
         }
-        if let total = s.totalUS {
-            rows.append([s.side == .source ? "downtime" : "total", "", String(total), "100.0%"])
+    }
+
+    func phaseTable(_ side: SideReport, _ t: inout ByteBuffer, _ c: inout CellTable, _ s: inout ByteBuffer) {
+        guard !side.phases.isEmpty || !side.checkpoints.isEmpty else { return }
+        c.reset(width: 4)
+        c.word("phase")
+        c.word("checkpoints")
+        c.word("µs")
+        c.word("share")
+        for p in side.phases {
+            c.add(p.label)
+            let start = c.begin()
+            c.appendText(p.from)
+            c.appendText(" → ")
+            c.appendText(p.to)
+            c.end(start)
+            if let d = p.durationUS { c.decimal(d) } else { c.word("?") }
+            if let d = p.durationUS, let total = side.totalUS, total > 0 {
+                c.percent(Double(d) / Double(total))
+            } else {
+                c.empty()
+            }
         }
-        t.append(s.side == .source ? "Source phases\n" as StaticString : "Destination phases\n")
-        text.table(header: ["phase", "checkpoints", "µs", "share"], rows: rows,
-                   align: [.left, .left, .right, .right], flexible: 1, indent: 2, into: &t)
-        let unknown = s.checkpoints.filter { !$0.known }
-        if !unknown.isEmpty {
-            text.wrap("unknown checkpoints (kept): " + unknown.map { c in
-                c.name + (c.offsetUS.map { " @" + String($0) + " µs" } ?? "") + (s.hasLines ? " (line \(c.line))" : "")
-            }.joined(separator: ", "), indent: 2, into: &t)
+        if let total = side.totalUS {
+            c.word(side.side == .source ? "downtime" : "total")
+            c.empty()
+            c.decimal(total)
+            c.word("100.0%")
+        }
+        t.append(side.side == .source ? "Source phases\n" as StaticString : "Destination phases\n")
+        text.table(c, align: Self.phaseAlign, flexible: 1, indent: 2, into: &t)
+        if side.checkpoints.contains(where: { !$0.known }) {
+            s.removeAll()
+            s.append("unknown checkpoints (kept): " as StaticString)
+            var first = true
+            for k in side.checkpoints where !k.known {
+                if !first { s.append(", " as StaticString) }
+                first = false
+                s.append(k.name)
+                if let offset = k.offsetUS {
+                    s.append(" @" as StaticString)
+                    s.append(decimal: offset)
+                    s.append(" µs" as StaticString)
+                }
+                if side.hasLines {
+                    s.append(" (line " as StaticString)
+                    s.append(decimal: k.line)
+                    s.append(UInt8(ascii: ")"))
+                }
+            }
+            text.wrap(bytes: s.bytes, indent: 2, into: &t)
         }
         t.append(UInt8(ascii: "\n"))
     }
 
-    func deviceTable(_ run: RunReport, _ t: inout ByteBuffer) {
-        let primary = run.source ?? run.destination!
-        let secondary = run.source != nil ? run.destination : nil
-        var dst: [DeviceKey: DeviceRow] = [:]
-        if let secondary { for row in secondary.devices { dst[row.key] = row } }
+    /// The indices of the `top` longest of `devices` (all when `among` is nil, else those
+    /// listed, in log order), longest first, log order among equal times: `devicesByTime`'s
+    /// order without sorting every device.
+    static func longest(_ devices: [DeviceRow], among: [Int]?, top: Int) -> [Int] {
+        devices.withUnsafeBufferPointer { devices in
+            let n = among?.count ?? devices.count
+            guard top > 0, n > 0 else { return [] }
+            if top >= n {
+                var all = among ?? Array(0..<n)
+                // Equal times keep log order.
+                all.sort { a, b in
+                    let x = devices[a].device.timeUS, y = devices[b].device.timeUS
+                    return x != y ? x > y : a < b
+                }
+                return all
+            }
+            // The best so far, longest first, in a fixed buffer: (time, index).
+            return withUnsafeTemporaryAllocation(of: (UInt64, Int).self, capacity: top) { best in
+                var count = 0
+                // The time a device must beat to get in once `top` are picked: a later device
+                // with an equal time goes after the ones picked.
+                var floor: UInt64 = 0
+                func consider(_ i: Int) {
+                    let time = devices[i].device.timeUS
+                    if count == top {
+                        guard time > floor else { return }
+                    } else {
+                        count += 1
+                    }
+                    var at = count - 1
+                    while at > 0, time > best[at - 1].0 {
+                        best[at] = best[at - 1]
+                        at -= 1
+                    }
+                    best[at] = (time, i)
+                    if count == top { floor = best[top - 1].0 }
+                }
+                if let among {
+                    for i in among { consider(i) }
+                } else {
+                    for i in 0..<n { consider(i) }
+                }
+                return (0..<count).map { best[$0].1 }
+            }
+        }
+    }
+
+    /// `primary`: the source, else the destination; `secondary`: the destination beside a source.
+    func deviceTable(_ primary: SideReport, _ secondary: SideReport?, _ t: inout ByteBuffer, _ c: inout CellTable,
+                     _ s: inout ByteBuffer) {
         let top: Int
         switch detail {
         case .full: top = Int.max
         case .concise(let n): top = n
         }
-        var rows: [[String]] = []
-        for (i, row) in primary.devicesByTime.prefix(top).enumerated() {
-            var cells = [String(i + 1), row.name, String(row.device.instanceID), row.type,
-                         sectionShort(row.device.section), String(row.device.timeUS),
-                         row.share.map(percent) ?? "", flag(row)]
-            if secondary != nil {
-                if let d = dst[row.key] {
-                    cells += [String(d.device.timeUS), d.share.map(percent) ?? ""]
-                } else {
-                    cells += ["–", ""]
+        let source = primary.side == .source
+        c.reset(width: secondary != nil ? 10 : 8)
+        c.word("#")
+        c.word("device")
+        c.word("inst")
+        c.word("type")
+        c.word("section")
+        c.word(source ? "src µs" : "dst µs")
+        c.word(source ? "src %" : "dst %")
+        c.word("d-s-t")
+        if secondary != nil {
+            c.word("dst µs")
+            c.word("dst %")
+        }
+        let order = Self.longest(primary.devices, among: nil, top: top)
+        // Not `if let secondary` in the loops: each binding copies the whole side.
+        let hasSecondary = secondary != nil
+        let dstDevices = secondary?.devices ?? []
+        let dst = hasSecondary ? DeviceIndex(dstDevices) : nil
+        primary.devices.withUnsafeBufferPointer { devices in
+            for i in 0..<order.count {
+                let row = devices.baseAddress! + order[i]
+                c.decimal(Int64(i + 1))
+                c.add(row.pointee.device.idstr)
+                c.decimal(UInt64(row.pointee.device.instanceID))
+                c.add(row.pointee.type)
+                c.word(row.pointee.device.section == .iterable ? "iter" : "non-iter")
+                c.decimal(row.pointee.device.timeUS)
+                c.percent(row.pointee.share)
+                c.word(Self.flag(row))
+                if hasSecondary {
+                    if let j = dst!.find(row.pointee.device, in: dstDevices) {
+                        c.decimal(dstDevices[j].device.timeUS)
+                        c.percent(dstDevices[j].share)
+                    } else {
+                        c.word("–")
+                        c.empty()
+                    }
                 }
             }
-            rows.append(cells)
         }
         // The destination's devices that the source does not have, after the source's.
         var more = max(0, primary.devices.count - top)
-        if let secondary {
-            let seen = Set(primary.devices.map(\.key))
-            for d in secondary.devicesByTime where !seen.contains(d.key) {
-                if rows.count < top {
-                    rows.append(["", d.name, String(d.device.instanceID), d.type,
-                                 sectionShort(d.device.section), "–", "", "", String(d.device.timeUS),
-                                 d.share.map(percent) ?? ""])
-                } else {
-                    more += 1
-                }
+        if hasSecondary {
+            let seen = DeviceIndex(primary.devices)
+            let unseen = dstDevices.indices.filter { seen.find(dstDevices[$0].device, in: primary.devices) == nil }
+            let room = max(0, top - order.count)
+            let extra = Self.longest(dstDevices, among: unseen, top: room)
+            more += unseen.count - extra.count
+            for j in extra {
+                let d = dstDevices[j]
+                c.empty()
+                c.add(d.device.idstr)
+                c.decimal(UInt64(d.device.instanceID))
+                c.add(d.type)
+                c.word(d.device.section == .iterable ? "iter" : "non-iter")
+                c.word("–")
+                c.empty()
+                c.empty()
+                c.decimal(d.device.timeUS)
+                c.percent(d.share)
             }
         }
-        let p = primary.side == .source ? "src" : "dst"
-        var header = ["#", "device", "inst", "type", "section", "\(p) µs", "\(p) %", "d-s-t"]
-        var align: [TextLayout.Align] = [.right, .left, .right, .left, .left, .right, .right, .left]
-        if secondary != nil {
-            header += ["dst µs", "dst %"]
-            align += [.right, .right]
+        s.removeAll()
+        s.append(source ? "Devices by source save time (% = share of its phase: " as StaticString
+                        : "Devices by destination load time (% = share of its phase: ")
+        s.append(basisText(primary))
+        s.append(UInt8(ascii: ")"))
+        text.wrap(bytes: s.bytes, into: &t)
+        text.table(c, align: Self.deviceAlign, flexible: 1, indent: 2, droppable: [3, 7, 2], into: &t)
+        if more > 0 {
+            s.removeAll()
+            s.append(decimal: more)
+            s.append(more == 1 ? " more device (--all)" as StaticString : " more devices (--all)")
+            text.wrap(bytes: s.bytes, indent: 2, into: &t)
         }
-        text.wrap("Devices by \(primary.side == .source ? "source save" : "destination load") time"
-                  + " (% = share of its phase: \(basisText(primary)))", into: &t)
-        text.table(header: header, rows: rows, align: align, flexible: 1, indent: 2,
-                   droppable: [3, 7, 2], into: &t)
-        if more > 0 { text.wrap("\(plural(more, "more device")) (--all)", indent: 2, into: &t) }
-        var legend = "d-s-t: yes = in device-state-times; no-vmsd = no vmsd, left out as the reference"
-            + " patch does; zero = 0 µs, left out; iter = iterable section"
-        if primary.devices.contains(where: { !$0.hasVMSD && $0.inDeviceStateTimes }) {
-            legend += "; handler = no vmsd, in device-state-times with \"handler\": true"
+        let handler = primary.devices.withUnsafeBufferPointer { devices in
+            devices.contains { !$0.hasVMSD && $0.inDeviceStateTimes }
         }
-        text.wrap(legend, indent: 2, hang: 7, into: &t)
+        t.append(handler ? handlerLegend : legend)
         t.append(UInt8(ascii: "\n"))
     }
 
-    func typeTable(_ run: RunReport, _ t: inout ByteBuffer) {
-        let primary = run.source ?? run.destination!
-        let secondary = run.source != nil ? run.destination : nil
-        var dst: [String: TypeRow] = [:]
-        if let secondary { for row in secondary.types { dst[row.type] = row } }
+    func typeTable(_ primary: SideReport, _ secondary: SideReport?, _ t: inout ByteBuffer, _ c: inout CellTable) {
+        var dst: [String: Int] = [:]
+        if let secondary { for (j, row) in secondary.types.enumerated() { dst[row.type] = j } }
+        let full = detail == .full
+        // Not `if let secondary` in the loops: each binding copies the whole side.
+        let hasSecondary = secondary != nil
+        let dstTypes = secondary?.types ?? []
         // Concise: only the types that add up several devices (on either side).
-        let shown: (TypeRow) -> Bool
-        switch detail {
-        case .full: shown = { _ in true }
-        case .concise: shown = { $0.count > 1 || (dst[$0.type]?.count ?? 0) > 1 }
+        func shown(_ row: UnsafePointer<TypeRow>) -> Bool {
+            if full || row.pointee.count > 1 { return true }
+            guard hasSecondary, let j = dst[row.pointee.type] else { return false }
+            return dstTypes[j].count > 1
         }
-        var rows: [[String]] = []
-        for row in primary.types where shown(row) {
-            var cells = [row.type, String(row.count), String(row.timeUS), row.share.map(percent) ?? ""]
-            if secondary != nil {
-                if let d = dst[row.type] {
-                    cells += [String(d.timeUS), d.share.map(percent) ?? ""]
-                } else {
-                    cells += ["–", ""]
+        let source = primary.side == .source
+        c.reset(width: secondary != nil ? 6 : 4)
+        c.word("type")
+        c.word("count")
+        c.word(source ? "src µs" : "dst µs")
+        c.word(source ? "src %" : "dst %")
+        if secondary != nil {
+            c.word("dst µs")
+            c.word("dst %")
+        }
+        primary.types.withUnsafeBufferPointer { types in
+            for k in 0..<types.count where shown(types.baseAddress! + k) {
+                let row = types.baseAddress! + k
+                c.add(row.pointee.type)
+                c.decimal(Int64(row.pointee.count))
+                c.decimal(row.pointee.timeUS)
+                c.percent(row.pointee.share)
+                if hasSecondary {
+                    if let j = dst[row.pointee.type] {
+                        c.decimal(dstTypes[j].timeUS)
+                        c.percent(dstTypes[j].share)
+                    } else {
+                        c.word("–")
+                        c.empty()
+                    }
                 }
             }
-            rows.append(cells)
         }
-        if let secondary {
+        if hasSecondary {
             let known = Set(primary.types.map(\.type))
-            for d in secondary.types where !known.contains(d.type) && shown(d) {
-                rows.append([d.type, String(d.count), "–", "", String(d.timeUS), d.share.map(percent) ?? ""])
+            dstTypes.withUnsafeBufferPointer { types in
+                for k in 0..<types.count where !known.contains(types[k].type) && shown(types.baseAddress! + k) {
+                    let d = types[k]
+                    c.add(d.type)
+                    c.decimal(Int64(d.count))
+                    c.word("–")
+                    c.empty()
+                    c.decimal(d.timeUS)
+                    c.percent(d.share)
+                }
             }
         }
-        guard !rows.isEmpty else { return }
-        let p = primary.side == .source ? "src" : "dst"
-        var header = ["type", "count", "\(p) µs", "\(p) %"]
-        var align: [TextLayout.Align] = [.left, .right, .right, .right]
-        if secondary != nil {
-            header += ["dst µs", "dst %"]
-            align += [.right, .right]
-        }
-        let which = detail == .full ? "By device type" : "By device type, types with several devices"
-        text.wrap(which + " (% = share of the side's summed device time)", into: &t)
-        text.table(header: header, rows: rows, align: align, flexible: 0, indent: 2, into: &t)
+        guard c.rows > 1 else { return }
+        t.append(typeHeading)
+        text.table(c, align: Self.typeAlign, flexible: 0, indent: 2, into: &t)
         t.append(UInt8(ascii: "\n"))
     }
 
-    func footnotes(_ s: SideReport, _ t: inout ByteBuffer) {
-        let name = s.side == .source ? "source" : "destination"
-        let noVMSD = s.devices.filter { !$0.hasVMSD && !$0.inDeviceStateTimes }
-        let handler = s.devices.filter { !$0.hasVMSD && $0.inDeviceStateTimes }
-        let zero = s.devices.filter { $0.hasVMSD && $0.device.section == .nonIterable && $0.device.timeUS == 0 }
-        var line = "\(name) device-state-times: \(s.recorder.kept) entries"
-        line += s.recorder.complete ? "" : " (run not complete)"
-        if !noVMSD.isEmpty {
-            line += "; without vmsd, listed apart: " + noVMSD.map {
-                "\($0.name)#\($0.device.instanceID) \($0.device.timeUS) µs"
-            }.joined(separator: ", ")
+    func footnotes(_ side: SideReport, _ t: inout ByteBuffer, _ s: inout ByteBuffer) {
+        s.removeAll()
+        s.append(side.side == .source ? "source device-state-times: " as StaticString
+                                      : "destination device-state-times: ")
+        s.append(decimal: side.recorder.kept)
+        s.append(" entries" as StaticString)
+        if !side.recorder.complete { s.append(" (run not complete)" as StaticString) }
+        var first = true
+        var zero = 0
+        var handlers = 0
+        side.devices.withUnsafeBufferPointer { devices in
+            for k in 0..<devices.count {
+                let d = devices.baseAddress! + k
+                if d.pointee.hasVMSD {
+                    if d.pointee.device.section == .nonIterable && d.pointee.device.timeUS == 0 { zero += 1 }
+                    continue
+                }
+                guard !d.pointee.inDeviceStateTimes else {
+                    handlers += 1
+                    continue
+                }
+                s.append(first ? "; without vmsd, listed apart: " as StaticString : ", ")
+                first = false
+                Self.appendName(d.pointee.device.idstr, &s)
+                s.append(UInt8(ascii: "#"))
+                s.append(decimal: UInt64(d.pointee.device.instanceID))
+                s.append(UInt8(ascii: " "))
+                s.append(decimal: d.pointee.device.timeUS)
+                s.append(" µs" as StaticString)
+            }
+            guard handlers > 0 else { return }
+            first = true
+            for k in 0..<devices.count {
+                let d = devices.baseAddress! + k
+                guard !d.pointee.hasVMSD && d.pointee.inDeviceStateTimes else { continue }
+                s.append(first ? "; saved by a handler (\"handler\": true): " as StaticString : ", ")
+                first = false
+                Self.appendName(d.pointee.device.idstr, &s)
+                s.append(UInt8(ascii: "#"))
+                s.append(decimal: UInt64(d.pointee.device.instanceID))
+            }
         }
-        if !handler.isEmpty {
-            line += "; saved by a handler (\"handler\": true): " + handler.map {
-                "\($0.name)#\($0.device.instanceID)"
-            }.joined(separator: ", ")
+        if zero > 0 {
+            s.append("; " as StaticString)
+            s.append(decimal: zero)
+            s.append(" at 0 µs" as StaticString)
         }
-        if !zero.isEmpty { line += "; \(zero.count) at 0 µs" }
-        text.wrap(line, into: &t)
-        for e in s.recorder.errors { text.wrap("recorder refused: \(e)", indent: 2, into: &t) }
-        for n in s.notes { text.wrap("note: \(n)", indent: 2, into: &t) }
+        text.wrap(bytes: s.bytes, into: &t)
+        for e in side.recorder.errors { text.wrap("recorder refused: \(e)", indent: 2, into: &t) }
+        for n in side.notes { text.wrap("note: \(n)", indent: 2, into: &t) }
     }
 
     func basisText(_ s: SideReport) -> String {
@@ -266,13 +506,11 @@ public final class TableSink: ReportSink {
         return a && b ? "iterable / non-iterable phase from checkpoints" : "summed time of its section"
     }
 
-    func sectionShort(_ s: Section) -> String { s == .iterable ? "iter" : "non-iter" }
-
-    func flag(_ row: DeviceRow) -> String {
-        if row.device.section == .iterable { return "iter" }
-        if !row.hasVMSD { return row.inDeviceStateTimes ? "handler" : "no-vmsd" }
-        if row.inDeviceStateTimes { return "yes" }
-        if row.device.timeUS == 0 { return "zero" }
+    static func flag(_ row: UnsafePointer<DeviceRow>) -> StaticString {
+        if row.pointee.device.section == .iterable { return "iter" }
+        if !row.pointee.hasVMSD { return row.pointee.inDeviceStateTimes ? "handler" : "no-vmsd" }
+        if row.pointee.inDeviceStateTimes { return "yes" }
+        if row.pointee.device.timeUS == 0 { return "zero" }
         return "no"
     }
 }

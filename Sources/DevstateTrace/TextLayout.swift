@@ -12,16 +12,11 @@ struct TextLayout {
         self.width = max(40, width)
     }
 
-    /// `wrap` into `out`; a text that fits on its line is written as it is.
+    /// `wrap` into `out`; a text that fits on its line is written as it is, simple text
+    /// (`SimpleText`) wrapped on bytes.
     func wrap(_ text: String, indent: Int = 0, hang: Int = 2, into out: inout ByteBuffer) {
-        let shown = visible(text)
-        if !shown.isEmpty, indent + columns(shown) <= width, !shown.hasSuffix(" ") {
-            out.append(spaces: indent)
-            out.append(shown)
-            out.append(UInt8(ascii: "\n"))
-        } else {
-            out.append(wrap(text, indent: indent, hang: hang))
-        }
+        var text = text
+        text.withUTF8 { wrap(bytes: UnsafeRawBufferPointer($0), indent: indent, hang: hang, into: &out) }
     }
 
     /// `text` word-wrapped; continuation lines indented by `indent + hang`.
@@ -157,7 +152,9 @@ struct TextLayout {
 
     /// The columns `text` takes: its characters (ASCII: its bytes, counted without walking
     /// grapheme clusters).
-    func columns(_ text: String) -> Int {
+    func columns(_ text: String) -> Int { Self.columns(text) }
+
+    static func columns(_ text: String) -> Int {
         let utf8 = text.utf8
         return utf8.allSatisfy({ $0 < 0x80 }) ? utf8.count : text.count
     }
