@@ -31,8 +31,9 @@ STATIC := $(BUILD)/lib/libdevstate.a
 .PHONY: all lib deps install stage report demo test check bench clean
 all: lib
 
-# Debian packages the build and the tests need; installed only when missing.
-APT_PACKAGES := libjson-c-dev pkg-config libglib2.0-dev gcc g++ binutils valgrind gnuplot-nox python3
+# Debian packages the build and the tests need; installed only when missing. libvirt-dev is the
+# CLI's (`devstate trace --domain`); it brings the client library only, no daemon.
+APT_PACKAGES := libjson-c-dev libvirt-dev pkg-config libglib2.0-dev gcc g++ binutils valgrind gnuplot-nox python3
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

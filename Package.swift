@@ -26,6 +26,14 @@ let package = Package(
             pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"])]
         ),
+        // libvirt and libvirt-qemu (`pkg-config libvirt-qemu`, Debian `libvirt-dev`): only the CLI
+        // links them, for `devstate trace --domain` (virDomainQemuMonitorCommand).
+        .systemLibrary(
+            name: "CLibvirt",
+            path: "Sources/CLibvirt",
+            pkgConfig: "libvirt-qemu",
+            providers: [.apt(["libvirt-dev"])]
+        ),
         .target(
             name: "DeviceStateTimes",
             dependencies: ["CShim", "CJSONC"]
@@ -40,6 +48,7 @@ let package = Package(
                 "CShim",
                 "DeviceStateTimes",
                 "DevstateTrace",
+                "CLibvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]

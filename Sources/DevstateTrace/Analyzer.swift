@@ -98,7 +98,7 @@ public final class Analyzer {
     /// What the report says about the side beyond its numbers.
     private func notes(_ log: SideLog, _ checkpoints: [CheckpointRow]) -> [String] {
         let qmp = log.queryMigrate
-        var notes: [String] = qmp?.notes ?? []
+        var notes: [String] = (qmp?.notes ?? []) + log.notes
         if log.side == .source, !log.startedAtCheckpoint {
             notes.append("no src-downtime-start before the first save")
         }

@@ -45,7 +45,19 @@ public final class ReportPipeline {
     /// Runs are rendered on a thread of their own while the logs are read and analysed
     /// (`RenderThread`); the sink is used by that thread only until `run` returns.
     public func run(groups: [ReportGroup], sink: ReportSink) throws(LogReadError) -> [InputSummary] {
-        var inputs: [InputSummary] = []
+        try rendering(to: sink) { () throws(LogReadError) -> [InputSummary] in
+            var inputs: [InputSummary] = []
+            for group in groups {
+                try runGroup(group, inputs: &inputs)
+            }
+            return inputs
+        }
+    }
+
+    /// `body` reads and emits runs while the rendering thread writes them to `sink`; then the
+    /// sink ends with the inputs `body` returns.
+    private func rendering(to sink: ReportSink,
+                           _ body: () throws(LogReadError) -> [InputSummary]) throws(LogReadError) -> [InputSummary] {
         sink.begin()
         let renderer = RenderThread { report in sink.run(report) }
         self.renderer = renderer
@@ -53,15 +65,32 @@ public final class ReportPipeline {
             renderer.finish()
             self.renderer = nil
         }
-        for group in groups {
-            try runGroup(group, inputs: &inputs)
-        }
+        let inputs = try body()
         renderer.finish()
         sink.end(inputs: inputs)
         return inputs
     }
 
     private var renderer: RenderThread?
+
+    /// A libvirt per-VM log (`LibvirtLogReader`): split by QEMU process, each save paired with
+    /// the restore that loaded it where the log shows one, each pair rendered as a source and
+    /// destination of one run (on the render thread, as `run(groups:sink:)` does). The
+    /// processes are returned for the caller's summary.
+    public func run(libvirtLog input: ReportInput, sink: ReportSink) throws(LogReadError)
+        -> (inputs: [InputSummary], log: LibvirtLog) {
+        let log = try LibvirtLogReader.read(path: input.path, name: input.name, keepMalformed: reader.keepMalformed)
+        let inputs = try rendering(to: sink) { () throws(LogReadError) -> [InputSummary] in
+            var summary = InputSummary(path: input.name, role: "libvirt", stats: log.stats)
+            for run in LibvirtLogReader.runs(log) {
+                if run.source != nil { summary.sources += 1 }
+                if run.destination != nil { summary.destinations += 1 }
+                emit(source: run.source, destination: run.destination)
+            }
+            return [summary]
+        }
+        return (inputs, log)
+    }
 
     /// One part on its own, as a run.
     private func emit(_ part: SideLog) {

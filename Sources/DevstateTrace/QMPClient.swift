@@ -49,7 +49,12 @@ public final class QMPClient {
     private var events: [QMPEvent] = []
     public static let eventQueueLimit = 256
 
-    public init(socketPath: String, timeoutSeconds: Int = 10) throws {
+    /// The commands this client sends (`readOnlyCommands`, plus `traceCommands` for `devstate trace`).
+    private let allowed: Set<String>
+
+    /// `allowTraceControl`: also send `traceCommands` (only `devstate trace` does).
+    public init(socketPath: String, timeoutSeconds: Int = 10, allowTraceControl: Bool = false) throws {
+        allowed = allowTraceControl ? Self.readOnlyCommands.union(Self.traceCommands) : Self.readOnlyCommands
         fd = socket(AF_UNIX, streamSocket, 0)
         guard fd >= 0 else { throw QMPError("socket: \(String(cString: strerror(errno)))") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -112,10 +117,24 @@ public final class QMPClient {
         "query-migrate-capabilities",
     ]
 
-    /// Runs a read-only command (`readOnlyCommands`) and returns its `return` value.
+    /// What `devstate trace` sends besides: the downtime events' state, read and set; nothing else
+    /// of the QEMU changes.
+    public static let traceCommands: Set<String> = ["trace-event-get-state", "trace-event-set-state"]
+
+    /// The process at the other end of the socket (SO_PEERCRED), nil if the kernel does not say.
+    public var peerPID: Int32? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Glibc's module does not export it).
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, credentials.pid > 0 else { return nil }
+        return credentials.pid
+    }
+
+    /// Runs a command this client may send (`readOnlyCommands`, and `traceCommands` when the
+    /// client was made for them) and returns its `return` value.
     public func execute(_ command: String, arguments: [String: Any]? = nil) throws -> Any {
-        guard Self.readOnlyCommands.contains(command) else {
-            throw QMPError("\(command): not sent (devstate sends only \(Self.readOnlyCommands.sorted().joined(separator: ", ")))")
+        guard allowed.contains(command) else {
+            throw QMPError("\(command): not sent (devstate sends only \(allowed.sorted().joined(separator: ", ")))")
         }
         var message: [String: Any] = ["execute": command]
         if let arguments { message["arguments"] = arguments }

@@ -28,6 +28,9 @@ public struct SideLog: Sendable, Equatable {
     /// devices and checkpoints then have no line numbers (0) and the checkpoints' `timestampUS`
     /// are QEMU's offsets, not wall-clock times.
     public var queryMigrate: QueryMigrateSide?
+    /// What the reader knows of the part beyond its lines (a libvirt log's process, its
+    /// pairing); the report shows them with the side's notes.
+    public var notes: [String] = []
 
     public init(side: Side, file: String, index: Int, startedAtCheckpoint: Bool) {
         self.side = side

@@ -19,7 +19,7 @@ struct Devstate: ParsableCommand {
             """,
         // The library's release (libdevstate's devstate_version_string), which the CLI is part of.
         version: String(cString: devstate_version_string()),
-        subcommands: [Report.self, Query.self, Watch.self],
+        subcommands: [Report.self, Query.self, Watch.self, Trace.self],
         defaultSubcommand: Report.self
     )
 }
@@ -45,6 +45,11 @@ enum Status: Int32, CaseIterable, CustomStringConvertible {
     /// `--budget`: a migration's downtime, or one device, took longer than the budget (the
     /// report is complete; this wins over 2–6).
     case overBudget = 7
+    /// Trace logs: not one `vmstate_downtime_*` event in any input (an empty file, a log of a QEMU
+    /// that was not tracing, a binary file); `trace on`: the events are unavailable in this QEMU,
+    /// or its trace backend does not write them where devstate reads. The message says how to
+    /// capture a trace.
+    case noTrace = 8
     /// Bad usage: EX_USAGE, what ArgumentParser exits with on a validation error
     /// (`ExitCode.validationFailure`).
     case usage = 64

@@ -53,8 +53,13 @@ struct Report: ParsableCommand {
             judged from the members present.
             --format openmetrics writes the last migration of each VM (or --run N) as Prometheus \
             metrics (docs/prometheus.md).
+            With --domain NAME (or a libvirt log given as the one log) the file is libvirt's \
+            per-VM log: it is split by QEMU process (libvirt's `starting up` lines), libvirt's own \
+            lines are ignored, and a save (virsh save, managedsave: `shutting down, reason=saved`) \
+            is shown beside the restore that loaded it (the next process, started with -incoming).
             Exit status: \(Status.ok) = report complete; \(Status.skipped) = report printed but \
-            malformed lines were skipped; \(Status.plotFailed) = the plot could not be drawn; \
+            malformed lines were skipped; \(Status.noTrace) = no vmstate_downtime_* event in any \
+            input (the message says how to capture one); \(Status.plotFailed) = the plot could not be drawn; \
             \(Status.overBudget) = over --budget; \(Status.error) = an input could not be read; \
             \(Status.usage) = bad usage.
             \(Status.queryMigrateHelp)
@@ -106,6 +111,13 @@ struct Report: ParsableCommand {
     @Option(help: "Malformed lines shown per log with their line numbers (all are counted).")
     var showMalformed: Int = 10
 
+    @Option(help: ArgumentHelp("A libvirt domain: read its QEMU log, LIBVIRT-LOG-DIR/NAME.log, split by QEMU process, each save paired with its restore.",
+                               valueName: "name"))
+    var domain: String?
+
+    @Option(help: ArgumentHelp("Where libvirt writes its per-VM QEMU logs (with --domain).", valueName: "dir"))
+    var libvirtLogDir: String = "/var/log/libvirt/qemu"
+
     func validate() throws {
         if logs.count > 2 { throw ValidationError("at most two logs: SOURCE and DESTINATION") }
         if sourceLog != nil, !logs.isEmpty { throw ValidationError("give the source log either as an argument or with --source") }
@@ -118,6 +130,12 @@ struct Report: ParsableCommand {
         }
         if metrics.vm != nil, !qmp, logs.isEmpty, sourceLog == nil, destinationLog == nil, fixture == .all {
             throw ValidationError("--vm names one VM; the built-in fixtures are two: add --fixture pc or --fixture q35")
+        }
+        if let domain {
+            if domain.isEmpty || domain.contains("/") { throw ValidationError("--domain takes a libvirt domain's name") }
+            if qmp || !logs.isEmpty || sourceLog != nil || destinationLog != nil {
+                throw ValidationError("--domain reads the domain's libvirt log: give no other log or reply")
+            }
         }
         if qmp {
             if logs.isEmpty, sourceLog == nil, destinationLog == nil {
@@ -199,6 +217,20 @@ struct Report: ParsableCommand {
         return name.isEmpty || path == "-" ? "stdin" : String(name)
     }
 
+    /// The libvirt log to read: --domain's, or a single log given that starts as libvirt's do.
+    var libvirtLog: ReportInput? {
+        if let domain {
+            let dir = libvirtLogDir.hasSuffix("/") ? String(libvirtLogDir.dropLast()) : libvirtLogDir
+            let path = dir + "/" + domain + ".log"
+            return ReportInput(path: path, name: path, role: .source)
+        }
+        let (source, destination) = paths
+        if !qmp, destination == nil, let source, source != "-", LibvirtLogReader.looksLikeLibvirtLog(path: source) {
+            return ReportInput(path: source, name: source, role: .source)
+        }
+        return nil
+    }
+
     /// The VM of each group's runs, by the name its logs have in the report.
     func vmNames(_ groups: [ReportGroup]) -> VMNames {
         let (source, destination) = paths
@@ -223,9 +255,10 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
+        let libvirt = libvirtLog
         let replies = qmp ? try savedReplies() : []
-        let groups = qmp ? [] : try groups()
-        let vms = vmNames(groups)
+        let groups = qmp || libvirt != nil ? [] : try groups()
+        let vms = libvirt.map { VMNames.one(metrics.vm ?? domain ?? Self.vmName(path: $0.path)) } ?? vmNames(groups)
         let out = Output()
         let report: ReportSink = summary
             ? SummarySink(format: output.format, width: output.width ?? terminalWidth(), top: output.top ?? 15, out: out.text)
@@ -240,7 +273,7 @@ struct Report: ParsableCommand {
             try out.finish()
             status = finishQueryMigrate(facts, format: output.format)
         } else {
-            status = try renderLogs(groups, analyzer: analyzer, sink: sink, output: out)
+            status = try renderLogs(groups, libvirt: libvirt, analyzer: analyzer, sink: sink, output: out)
         }
         if let plot, let collector {
             do {
@@ -257,18 +290,35 @@ struct Report: ParsableCommand {
         if status != .ok { throw status.exit }
     }
 
-    func renderLogs(_ groups: [ReportGroup], analyzer: Analyzer, sink: ReportSink, output: Output) throws -> Status {
+    func renderLogs(_ groups: [ReportGroup], libvirt: ReportInput?, analyzer: Analyzer, sink: ReportSink,
+                    output: Output) throws -> Status {
         let pipeline = ReportPipeline(analyzer: analyzer, reader: LogReader(keepMalformed: max(0, showMalformed)),
                                       onlyRun: onlyRun)
         let inputs: [InputSummary]
         do {
-            inputs = try pipeline.run(groups: groups, sink: sink)
-        } catch {
+            if let libvirt {
+                let (summaries, log) = try pipeline.run(libvirtLog: libvirt, sink: sink)
+                inputs = summaries
+                try output.finish()
+                let incoming = log.processes.filter(\.incoming).count
+                let paired = pipeline.runCount == 0 ? 0 : summaries[0].sources + summaries[0].destinations - pipeline.runCount
+                printError("\(libvirt.name): \(log.processes.count) QEMU process\(log.processes.count == 1 ? "" : "es") (\(incoming) started with -incoming), \(summaries[0].sources) save\(summaries[0].sources == 1 ? "" : "s") and \(summaries[0].destinations) restore\(summaries[0].destinations == 1 ? "" : "s") traced, \(paired) paired")
+            } else {
+                inputs = try pipeline.run(groups: groups, sink: sink)
+            }
+        } catch let error as LogReadError {
             try output.finish()
             printError(error.description)
+            if domain != nil, error.message.contains("No such file") {
+                printError("no libvirt log for domain \(domain!) under \(libvirtLogDir) (is the domain's name right? --libvirt-log-dir for another place; libvirt writes it as root)")
+            }
             throw Status.error.exit
         }
         try output.finish()
+        if CaptureHelp.noEvents(inputs) {
+            printError(CaptureHelp.noTraceMessage(inputs, domain: domain))
+            return .noTrace
+        }
         if let only = onlyRun, pipeline.rendered == 0 {
             printError("there is no run \(only) (the logs hold \(pipeline.runCount))")
             throw Status.error.exit

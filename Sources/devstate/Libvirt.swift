@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+import CLibvirt
+import Foundation
+
+/// A libvirt domain reached through libvirt's C client library (libvirt, libvirt-qemu): QMP
+/// commands go through `virDomainQemuMonitorCommand` on the monitor libvirt already holds.
+final class LibvirtDomain {
+    private let connection: virConnectPtr
+    private let domain: virDomainPtr
+    let name: String
+    let uri: String
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// libvirt's last error, as its own words.
+    private static func lastError(_ what: String) -> Failure {
+        let message = virGetLastErrorMessage().map { String(cString: $0) } ?? "unknown error"
+        return Failure(description: "\(what): \(message)")
+    }
+
+    init(uri: String, name: String) throws {
+        // libvirt prints every error to standard error by default; we report them ourselves.
+        virSetErrorFunc(nil, { _, _ in })
+        guard let connection = virConnectOpen(uri) else {
+            throw Self.lastError("cannot connect to libvirt at \(uri)")
+        }
+        guard let domain = virDomainLookupByName(connection, name) else {
+            let error = Self.lastError("domain \(name)")
+            virConnectClose(connection)
+            throw error
+        }
+        self.connection = connection
+        self.domain = domain
+        self.name = name
+        self.uri = uri
+    }
+
+    deinit {
+        virDomainFree(domain)
+        virConnectClose(connection)
+    }
+
+    var isActive: Bool { virDomainIsActive(domain) == 1 }
+
+    /// The domain's live XML.
+    func xml() throws -> String {
+        guard let text = virDomainGetXMLDesc(domain, 0) else { throw Self.lastError("domain \(name): XML") }
+        defer { free(text) }
+        return String(cString: text)
+    }
+
+    /// The `<emulator>` of the domain's XML.
+    func emulator() -> String? {
+        guard let xml = try? xml(),
+              let open = xml.range(of: "<emulator>"),
+              let close = xml.range(of: "</emulator>", range: open.upperBound..<xml.endIndex) else { return nil }
+        return String(xml[open.upperBound..<close.lowerBound])
+    }
+
+    /// The QEMU process's pid, from libvirt's pid file (readable by root on the same host).
+    func qemuPID(runDirectory: String = "/run/libvirt/qemu") -> Int32? {
+        guard let text = try? String(contentsOfFile: "\(runDirectory)/\(name).pid", encoding: .utf8) else { return nil }
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Sends one QMP command and returns its `return` value; a QMP error is thrown.
+    func execute(_ command: String, arguments: [String: Any]? = nil) throws -> Any {
+        var message: [String: Any] = ["execute": command]
+        if let arguments { message["arguments"] = arguments }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: message), as: UTF8.self)
+        var result: UnsafeMutablePointer<CChar>? = nil
+        guard virDomainQemuMonitorCommand(domain, json, &result, 0) == 0, let result else {
+            throw Self.lastError("\(command) on domain \(name)")
+        }
+        defer { free(result) }
+        let reply = String(cString: result)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any] else {
+            throw Failure(description: "\(command): libvirt returned something that is not a QMP reply")
+        }
+        if let error = object["error"] as? [String: Any] {
+            throw Failure(description: "\(command): \(error["class"] as? String ?? "Error"): \(error["desc"] as? String ?? "?")")
+        }
+        guard let value = object["return"] else { throw Failure(description: "\(command): reply without return") }
+        return value
+    }
+}
