@@ -99,6 +99,12 @@ echo "== Prometheus: promtool on every fixture's OpenMetrics output and on docs/
 run_suite prometheus-checks env DEVSTATE_BIN="$(swift build --scratch-path "$SWIFT_SCRATCH" --show-bin-path)/devstate" \
     bash -c 'scripts/prometheus/install-deps.sh && scripts/prometheus/check.sh'
 
+# Installs Debian's libvirt (no service starts), runs virtlogd and libvirtd standalone on local
+# unix sockets for the length of the suite, and stops them (scripts/libvirt/).
+echo "== libvirt 9.0 and stock QEMU 10.0: devstate trace on --domain/--qmp, virsh save/restore, report --domain, no-trace inputs"
+run_suite libvirt env DEVSTATE_BIN="$(swift build --scratch-path "$SWIFT_SCRATCH" --show-bin-path)/devstate" \
+    scripts/libvirt/e2e.sh
+
 echo "== Patched QEMU 10.0 and 10.2: real migrations, reference comparison, one library, 0.1.0 compat (Tests/e2e)"
 run_suite qemu-e2e env DEVSTATE_E2E_SKIP_DEPS=1 scripts/qemu/e2e.sh
 fi

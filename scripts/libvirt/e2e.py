@@ -96,6 +96,23 @@ def reported(side):
     return [(d["name"], d["instance-id"], d["section"], d["time-us"]) for d in side["devices"]]
 
 
+def check_pairs(label, report, procs, count):
+    """The report has `count` runs, run i pairing process i's save with process i+1's loads."""
+    runs = report["runs"]
+    check("%s: %d run(s), each a save with its restore" % (label, count),
+          len(runs) == count and all("source" in r and "destination" in r for r in runs), json.dumps(runs)[:300])
+    if len(runs) != count or len(procs) != count + 1:
+        return
+    for i, r in enumerate(runs):
+        src, dst = reported(r["source"]), reported(r["destination"])
+        check("%s run %d: %d save times equal process %d's save lines" % (label, i + 1, len(src), i + 1),
+              src == procs[i]["save"] and len(src) > 20, "%s\n%s" % (src[:5], procs[i]["save"][:5]))
+        check("%s run %d: %d load times equal process %d's load lines" % (label, i + 1, len(dst), i + 2),
+              dst == procs[i + 1]["load"] and len(dst) > 20, "%s\n%s" % (dst[:5], procs[i + 1]["load"][:5]))
+        check("%s run %d: the save has its downtime, the restore its load to vm started" % (label, i + 1),
+              (r["source"].get("downtime-us") or 0) > 0 and (r["destination"].get("downtime-us") or 0) > 0)
+
+
 def wait_for(what, predicate, limit):
     deadline = time.time() + limit
     while time.time() < deadline:
@@ -197,17 +214,7 @@ def libvirt_case(work):
         procs = processes(read(log))
         check("oracle: two QEMU processes, the second started with -incoming",
               len(procs) == 2 and procs[1]["incoming"], str([(len(x["save"]), len(x["load"]), x["incoming"]) for x in procs]))
-        runs = report["runs"]
-        check("report --domain: one run with a source and a destination",
-              len(runs) == 1 and "source" in runs[0] and "destination" in runs[0], json.dumps(runs)[:300])
-        if len(runs) == 1 and len(procs) == 2:
-            src, dst = reported(runs[0].get("source", {"devices": []})), reported(runs[0].get("destination", {"devices": []}))
-            check("save: %d per-device times equal the log's save lines" % len(src),
-                  src == procs[0]["save"] and len(src) > 20, "%s\n%s" % (src[:5], procs[0]["save"][:5]))
-            check("restore: %d load times equal the log's load lines" % len(dst),
-                  dst == procs[1]["load"] and len(dst) > 20, "%s\n%s" % (dst[:5], procs[1]["load"][:5]))
-            check("save has its downtime, restore its load to vm started",
-                  (runs[0]["source"].get("downtime-us") or 0) > 0 and (runs[0]["destination"].get("downtime-us") or 0) > 0)
+        check_pairs("virsh save/restore", report, procs, 1)
         check("report --domain: libvirt's command line (-trace 'vmstate_downtime_*') is not malformed",
               report.get("malformed-lines") == 0, str(report.get("malformed-lines")))
         table = run([DEVSTATE, "report", "--domain", name, "--width", "120"])
@@ -216,13 +223,25 @@ def libvirt_case(work):
               "restored by QEMU process 2" in table.stdout and "restores the save of QEMU process 1" in table.stdout, table.stdout[-800:])
         shutil.copy(log, os.path.join(work, "libvirt-save-restore.log"))
 
+        # managedsave, then start: the restored QEMU (started with -trace by the restore's XML,
+        # which the managed save image keeps) saves, and the next start loads it, traced.
+        t = time.time()
+        virsh("managedsave", name, timeout=180)
+        virsh("start", name, timeout=300)
+        check("virsh managedsave, virsh start (%.1f s)" % (time.time() - t),
+              wait_for("the managed start's vm-started", lambda: len(processes(read(log))) == 3 and read(log).count("vm-started") == 2, 60))
+        p = run([DEVSTATE, "report", "--domain", name, "--format", "json"])
+        report = json.loads(p.stdout) if p.returncode == 0 else {"runs": []}
+        check_pairs("virsh managedsave/start", report, processes(read(log)), 2)
+        shutil.copy(log, os.path.join(work, "libvirt-managedsave.log"))
+
         p = run([DEVSTATE, "trace", "off", "--domain", name])
         check("trace off --domain: disabled", p.returncode == 0 and "disabled (was enabled)" in p.stdout, p.stdout + p.stderr)
         p = run([DEVSTATE, "trace", "on", "--domain", "devstate-no-such-domain"])
         check("trace on --domain with an unknown domain: exit 1 and libvirt's words", p.returncode == 1 and "devstate-no-such-domain" in p.stderr, p.stderr)
     finally:
         virsh("destroy", name, check_rc=False)
-        virsh("undefine", name, check_rc=False)
+        virsh("undefine", name, "--managed-save", check_rc=False)
         check("libvirt: domain stopped and undefined", name not in virsh("list", "--all", "--name", check_rc=False).stdout)
         for path in (saved, log):
             if os.path.exists(path):
@@ -298,7 +317,7 @@ def main():
                 check("%s ran to its end" % case.__name__, False, repr(e))
         if out:
             os.makedirs(out, exist_ok=True)
-            for f in ("libvirt-save-restore.log", "src.log", "dst.log"):
+            for f in ("libvirt-save-restore.log", "libvirt-managedsave.log", "src.log", "dst.log"):
                 if os.path.exists(os.path.join(work, f)):
                     shutil.copy(os.path.join(work, f), out)
     finally:

@@ -6,13 +6,14 @@
 # happened. Closes with "libvirt: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# QEMU first: libvirt recommends a qemu-system, and bookworm's own is 7.2.
+scripts/fixtures/install-qemu.sh >&2   # stock QEMU 10.0 (bookworm-backports), when missing
+scripts/libvirt/install-deps.sh
 if [ -z "${DEVSTATE_BIN:-}" ]; then
     swift build --scratch-path "${SWIFT_SCRATCH:-.build}" --product devstate >/dev/null
     DEVSTATE_BIN="$(swift build --scratch-path "${SWIFT_SCRATCH:-.build}" --show-bin-path)/devstate"
 fi
 export DEVSTATE_BIN
-scripts/libvirt/install-deps.sh
-scripts/fixtures/install-qemu.sh >&2   # stock QEMU 10.0 (bookworm-backports), when missing
 trap 'scripts/libvirt/daemons.sh stop' EXIT
 scripts/libvirt/daemons.sh start
 timeout 900 python3 scripts/libvirt/e2e.py
