@@ -15,7 +15,9 @@ struct Devstate: ParsableCommand {
             under Tests/Fixtures/qemu-10.0 (pc and q35, source and destination); \
             `devstate report --release 10.2` those of QEMU 10.2.
             Capture your own with QEMU ≥ 8.2: -trace vmstate_downtime_save -trace \
-            vmstate_downtime_load -trace vmstate_downtime_checkpoint -msg timestamp=on -D LOG
+            vmstate_downtime_load -trace vmstate_downtime_checkpoint -msg timestamp=on -D LOG; \
+            on a running QEMU, `devstate trace on --qmp SOCKET` or `--domain NAME` (libvirt), and \
+            `devstate report --domain NAME` reads libvirt's per-VM log.
             """,
         // The library's release (libdevstate's devstate_version_string), which the CLI is part of.
         version: String(cString: devstate_version_string()),

@@ -85,7 +85,12 @@ struct Trace: ParsableCommand {
 
     /// Each event's state: name → enabled/disabled/unavailable.
     static func states(_ target: Target) throws -> [(name: String, state: String)] {
-        let reply = try target.execute("trace-event-get-state", ["name": pattern])
+        let reply: Any
+        do {
+            reply = try target.execute("trace-event-get-state", ["name": pattern])
+        } catch where "\(error)".contains("No such event") {
+            return []  // a QEMU before 8.2
+        }
         guard let list = reply as? [[String: Any]] else { throw QMPError("trace-event-get-state: unexpected reply") }
         return list.compactMap { e in
             guard let name = e["name"] as? String, let state = e["state"] as? String else { return nil }
