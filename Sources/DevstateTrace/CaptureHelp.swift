@@ -36,20 +36,22 @@ public enum CaptureHelp {
         let vm = domain ?? "NAME"
         text += """
 
-            QEMU writes these lines only while its downtime trace events are on, and only with the \
+            QEMU writes these lines only while its downtime trace events are on, and only with the
             log trace backend (Debian's QEMU has it). To capture a migration's or a save's downtime:
-              1. A QEMU you start yourself: add
+              1. A QEMU you start yourself: add to both sides' command lines
                    \(traceFlags) -D QEMU.log
-                 to both sides' command lines, migrate, then: devstate report SOURCE.log DESTINATION.log
-              2. A running QEMU, without a restart: devstate trace on --qmp SOCKET (or, under libvirt, \
-            devstate trace on --domain \(vm)), then migrate or `virsh save`. The lines go to QEMU's \
-            -D file, else to its standard error, which libvirt writes to /var/log/libvirt/qemu/\(vm).log; \
-            devstate trace off turns them off again.
-              3. Under libvirt, for every start of the domain (a restored or incoming VM is a new \
-            QEMU: it traces its loads only this way): virsh edit \(vm), and add to the domain
+                 migrate, then: devstate report SOURCE.log DESTINATION.log
+              2. A running QEMU, without a restart:
+                   devstate trace on --qmp SOCKET
+                   devstate trace on --domain \(vm)      (under libvirt)
+                 then migrate, or virsh save. The lines go to QEMU's -D file, else to its standard
+                 error, which libvirt writes to /var/log/libvirt/qemu/\(vm).log.
+                 devstate trace off turns them off again.
+              3. Under libvirt, for every start of the domain (a restored or incoming VM is a new
+                 QEMU process: it traces its loads only this way): virsh edit \(vm), and add
             """
         text += "\n" + libvirtXML.split(separator: "\n").map { "       " + $0 }.joined(separator: "\n")
-        text += "\n   then: devstate report --domain \(vm)"
+        text += "\n     then: devstate report --domain \(vm)"
         return text
     }
 }

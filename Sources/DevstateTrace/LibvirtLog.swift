@@ -116,8 +116,13 @@ public enum LibvirtLogReader {
         var capacity = 0
         defer { free(linePointer) }
 
+        var counted: [Side: Int] = [:]  // parts are numbered across the log, not per process
         func closeProcess() {
             splitter.finish()
+            for k in parts.indices {
+                counted[parts[k].side, default: 0] += 1
+                parts[k].index = counted[parts[k].side]!
+            }
             current.parts = parts
             parts = []
             // Lines before the first `starting up` count as a process only if they hold events.

@@ -301,8 +301,10 @@ struct Report: ParsableCommand {
                 inputs = summaries
                 try output.finish()
                 let incoming = log.processes.filter(\.incoming).count
+                if log.stats.events > 0 {
                 let paired = pipeline.runCount == 0 ? 0 : summaries[0].sources + summaries[0].destinations - pipeline.runCount
                 printError("\(libvirt.name): \(log.processes.count) QEMU process\(log.processes.count == 1 ? "" : "es") (\(incoming) started with -incoming), \(summaries[0].sources) save\(summaries[0].sources == 1 ? "" : "s") and \(summaries[0].destinations) restore\(summaries[0].destinations == 1 ? "" : "s") traced, \(paired) paired")
+                }
             } else {
                 inputs = try pipeline.run(groups: groups, sink: sink)
             }

@@ -142,6 +142,9 @@ enum LibvirtFixture {
             #expect(run.destination.map(LibvirtFixture.rows) == oracle[i + 1].loads)
         }
         #expect(oracle.count == 3 && oracle.allSatisfy { !$0.saves.isEmpty || !$0.loads.isEmpty })
+        // Numbered across the log ("run 2"), not within each process.
+        #expect(runs.map { $0.source?.index } == [1, 2])
+        #expect(runs.map { $0.destination?.index } == [1, 2])
     }
 
     @Test func linesBeforeTheFirstStartCountAsAProcessOfTheirOwn() throws {
@@ -206,7 +209,9 @@ enum LibvirtFixture {
         let binary = dir + "/random.bin"
         var generator = SystemRandomNumberGenerator()
         _ = FileManager.default.createFile(atPath: binary, contents: Data((0..<65536).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        try FileManager.default.copyItem(atPath: binary, toPath: dir + "/noise.log")
         for args in [["report", empty], ["report", binary], ["report", "--domain", "quiet", "--libvirt-log-dir", dir],
+                     ["report", "--domain", "noise", "--libvirt-log-dir", dir],
                      ["report", untraced, "--format", "json"], ["report", empty, binary]] {
             let r = try devstate(args)
             #expect(r.status == 8, "\(args): \(r.status) \(r.err)")
