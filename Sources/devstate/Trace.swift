@@ -23,7 +23,7 @@ struct Trace: ParsableCommand {
             standard error, which libvirt writes to /var/log/libvirt/qemu/NAME.log.
             The events last as long as the process: a restored or incoming QEMU is a new one and \
             traces its loads only if it starts with them (-trace, or libvirt's <qemu:commandline>; \
-            see `devstate report --help`).
+            see the README, "On a running VM under libvirt").
             Exit status: \(Status.ok) = done; \(Status.noTrace) = `on`, but this QEMU has no such \
             events or its trace backend writes no text (nothing would reach a log); \(Status.error) = \
             socket, libvirt or QMP error; \(Status.usage) = bad usage.
@@ -71,7 +71,7 @@ struct Trace: ParsableCommand {
         }
         let d = try LibvirtDomain(uri: uri, name: domain!)
         guard d.isActive else {
-            throw LibvirtDomain.Failure(description: "domain \(d.name) is not running (trace events live in a running QEMU; for its next start use <qemu:commandline>, see devstate report --help)")
+            throw LibvirtDomain.Failure(description: "domain \(d.name) is not running (trace events live in a running QEMU; for its next start use <qemu:commandline>, see the README: On a running VM under libvirt)")
         }
         var version: String?
         if let v = try? d.execute("query-version", arguments: nil) as? [String: Any],
@@ -175,7 +175,7 @@ struct Trace: ParsableCommand {
             }
             if let domain {
                 text += "next: virsh save \(domain) FILE (or virsh managedsave, or a migration), then: devstate report --domain \(domain)\n"
-                text += "a restore is a new QEMU: it traces its loads only if it starts with the events on (<qemu:commandline>: devstate report --help)\n"
+                text += "a restore is a new QEMU: it traces its loads only if it starts with the events on (<qemu:commandline>; the README: On a running VM under libvirt)\n"
             } else {
                 text += "next: migrate (or savevm), then: devstate report LOG\n"
             }
