@@ -92,7 +92,7 @@ func readChunks<S: ChunkSink>(fd: Int32, path: String, capacity: Int, maxLineLen
         if back > start {
             lastNL = back
             scanLines(UnsafePointer(buffer), from: start, to: lastNL, lines: &counts.lines,
-                      readStamps: S.readsStamps) {
+                      readStamps: S.readsStamps, maxLineLength: maxLineLength) {
                 sink.item($0, in: buffer)
             }
         }
@@ -123,9 +123,12 @@ func readChunks<S: ChunkSink>(fd: Int32, path: String, capacity: Int, maxLineLen
 
 /// Finds the marker lines in `[from, to)` (whole lines), counting every line.
 /// `readStamps` false leaves the stamps to the parsing stage (for the two-thread reader).
+/// A marker line longer than `maxLineLength` is handed out as overlong, as the reading stage
+/// does with one that does not end within a chunk: the same line gives the same result whatever
+/// the chunk size.
 @inline(__always)
 func scanLines(_ base: UnsafePointer<UInt8>, from: Int, to: Int, lines: inout Int,
-               readStamps: Bool = true, _ found: (LineItem) -> Void) {
+               readStamps: Bool = true, maxLineLength: Int = .max, _ found: (LineItem) -> Void) {
     var pos = from
     var counted = from
     var n = lines
@@ -152,8 +155,12 @@ func scanLines(_ base: UnsafePointer<UInt8>, from: Int, to: Int, lines: inout In
         }
         n &+= countNewlines(base + counted, lineStart &- counted)
         counted = lineStart
-        found(.line(start: lineStart, count: lineEnd &- lineStart, marker: m &- lineStart,
-                    number: n &+ 1, prefix: prefix))
+        if lineEnd &- lineStart > maxLineLength {
+            found(.overlong(number: n &+ 1, hadMarker: true))
+        } else {
+            found(.line(start: lineStart, count: lineEnd &- lineStart, marker: m &- lineStart,
+                        number: n &+ 1, prefix: prefix))
+        }
         pos = lineEnd &+ 1
     }
     n &+= countNewlines(base + counted, to &- counted)

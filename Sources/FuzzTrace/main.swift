@@ -6,7 +6,9 @@
 // into the same path the CLI uses (LogReader -> RunSplitter -> Analyzer -> sink). Checked:
 //  - no crash, no sanitizer report, no hang;
 //  - the events read do not depend on the chunk size (4 KiB vs 1 MiB chunks, same line limit);
-//  - the JSON report is valid UTF-8 and strict JSON (json-c, JSON_TOKENER_STRICT).
+//  - the JSON report is valid UTF-8 and strict JSON (json-c, JSON_TOKENER_STRICT);
+//  - read as a libvirt per-VM log (LibvirtLogReader, pairing), the same bytes give a valid JSON
+//    report, every marker line is an event or malformed, and every process part is rendered.
 // Built with AddressSanitizer and libFuzzer coverage by scripts/hardening/run.sh.
 import CJSONC
 import DevstateTrace
@@ -155,6 +157,26 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     if format < 2 { checkJSON(output) }
     if sink is OpenMetricsSink { checkOpenMetrics(output) }
+
+    // The same bytes as a libvirt per-VM log (`report --domain`): processes, libvirt's lines,
+    // pairing. No crash, valid JSON, and never more events than lines that name the marker.
+    sourceFile.fill(body)
+    var libvirtOutput = ""
+    let libvirtSink = JSONSink(pretty: false, out: TextOut.strings { libvirtOutput += $0 })
+    do {
+        let (inputs, log) = try ReportPipeline(reader: reader).run(
+            libvirtLog: ReportInput(path: sourceFile.path, name: "vm.log", role: .source), sink: libvirtSink)
+        let stats = inputs[0].stats
+        if stats.events + stats.malformedLines != stats.candidateLines {
+            fail("libvirt log: \(stats.events) events + \(stats.malformedLines) malformed != \(stats.candidateLines) candidate lines")
+        }
+        let parts = log.processes.reduce(0) { $0 + $1.parts.count }
+        let sides = inputs[0].sources + inputs[0].destinations
+        if sides != parts { fail("libvirt log: \(parts) parts but \(sides) sides rendered") }
+    } catch {
+        fail("libvirt report failed on a readable file: \(error)")
+    }
+    checkJSON(libvirtOutput)
     return 0
 }
 

@@ -23,6 +23,30 @@ import Testing
         #expect(stats.lines == lines.count + 1)
     }
 
+    /// A trace line over the length limit is skipped and counted the same way whether it ends
+    /// inside a chunk or runs across a chunk's end (found by FuzzTrace: with 1 MiB chunks a
+    /// complete long line used to be parsed, with 4 KiB chunks the same line was skipped).
+    @Test func anOverlongLineIsSkippedWhateverTheChunkSize() throws {
+        let long = "1@2.3:vmstate_downtime_save type=non-iterable idstr=" + String(repeating: "a", count: 300)
+            + " instance_id=0 downtime=5"
+        let ok = "1@2.3:vmstate_downtime_save type=non-iterable idstr=b instance_id=0 downtime=7"
+        let text = String(repeating: "x\n", count: 1900) + long + "\n" + ok + "\n"
+        let path = NSTemporaryDirectory() + "devstate-overlong-\(UUID().uuidString).log"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var results: [ReadStats] = []
+        for chunk in [4096, 1 << 20] {
+            var events: [TraceEvent] = []
+            let stats = try LogReader(keepMalformed: 5, chunkSize: chunk, maxLineLength: 256, threads: 1)
+                .read(path: path) { events.append($0) }
+            #expect(events.count == 1, "chunk \(chunk)")
+            #expect(stats.malformed.map(\.reason) == ["line too long"], "chunk \(chunk)")
+            #expect(stats.malformed.map(\.line) == [1901], "chunk \(chunk)")
+            results.append(stats)
+        }
+        #expect(results[0] == results[1])
+    }
+
     @Test func unknownCheckpointIsKeptAndShown() throws {
         var text = try Fixtures.text("q35-source.log")
         text = text.replacingOccurrences(of: "vmstate_downtime_checkpoint src-iterable-saved",

@@ -172,4 +172,8 @@ weird = (b"1@1.5:vmstate_downtime_save type=non-iterable idstr=a b instance_id=-
          b"garbagevmstate_downtime_save type=x\n" + b"A" * 300 + b"vmstate_downtime_\n"
          b"vmstate_downtime_save type=non-iterable idstr=\x01\x1f instance_id=0 downtime=3")
 open("%s/trace/edge-cases.log" % root, "wb").write(bytes([0x01, 200]) + weird)
+# A real libvirt 9.0 per-VM log (save, restore, managedsave, start), which FuzzTrace also reads
+# as libvirt's (LibvirtLogReader): libvirt's lines, -incoming, reason=saved.
+data = open("Tests/Fixtures/libvirt/managedsave.log", "rb").read()
+open("%s/trace/libvirt-managedsave.log" % root, "wb").write(bytes([0x00, 0x00]) + data)
 print("seeds written under", root)
