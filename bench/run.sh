@@ -109,8 +109,8 @@ small=300; large=$(echo $SIZES | awk '{ print $NF }')
     echo
     echo "## Destination: the load and checkpoint hooks (0.2.0)"
     echo
-    echo "One incoming run: N loads through \\`devstate_qemu_record_in\\` and a checkpoint after every"
-    echo "tenth (\\`devstate_qemu_checkpoint\\`), against a reference-style GLib list of loads and one of"
+    echo "One incoming run: N loads through \`devstate_qemu_record_in\` and a checkpoint after every"
+    echo "tenth (\`devstate_qemu_checkpoint\`), against a reference-style GLib list of loads and one of"
     echo "checkpoints (g_new0 + g_strdup each). Per load or checkpoint, steady state."
     echo
     echo "| N | variant | instr/event | ratio | allocs/event |"
