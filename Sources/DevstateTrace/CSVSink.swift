@@ -36,13 +36,7 @@ public final class CSVSink: ReportSink {
     /// An idstr as its text would be written (invalid UTF-8 replaced), without making the text
     /// when the bytes are ASCII.
     static func field(idstr: [UInt8], into out: inout ByteBuffer) {
-        idstr.withUnsafeBytes { raw in
-            if ByteScan.isASCII(raw) {
-                field(raw, into: &out)
-            } else {
-                field(String(decoding: raw, as: UTF8.self), into: &out)
-            }
-        }
+        ByteScan.withText(idstr) { field($0, into: &out) }
     }
 
     /// By byte: "\r\n" is one Character and would not match "\n" or "\r"; a quote followed by a

@@ -35,14 +35,7 @@ extension ByteBuffer {
     /// (invalid UTF-8 replaced, as the recorder replaces it), with `"`, `\`, `\b`, `\f`, `\n`,
     /// `\r`, `\t` escaped by letter and other control characters as `\u00xx`.
     mutating func append(jsonCString idstr: [UInt8]) {
-        idstr.withUnsafeBytes { raw in
-            if ByteScan.isASCII(raw) {
-                appendJSONC(raw)
-            } else {
-                var text = String(decoding: raw, as: UTF8.self)
-                text.withUTF8 { appendJSONC(UnsafeRawBufferPointer($0)) }
-            }
-        }
+        ByteScan.withText(idstr) { appendJSONC($0) }
     }
 
     private mutating func appendJSONC(_ utf8: UnsafeRawBufferPointer) {

@@ -124,14 +124,7 @@ extension ByteBuffer {
     /// An idstr as a JSON string of its text (invalid UTF-8 replaced), without making the text
     /// when the bytes are ASCII.
     mutating func append(jsonString idstr: [UInt8]) {
-        idstr.withUnsafeBytes { raw in
-            if ByteScan.isASCII(raw) {
-                append(jsonString: raw)
-            } else {
-                var text = String(decoding: raw, as: UTF8.self)
-                text.withUTF8 { append(jsonString: UnsafeRawBufferPointer($0)) }
-            }
-        }
+        ByteScan.withText(idstr) { append(jsonString: $0) }
     }
 
     /// Valid UTF-8 as a JSON string: `"`, `\` and control characters escaped as `writeString`

@@ -214,18 +214,12 @@ public enum ReportJSON {
         out.append(#","instance-id":"# as StaticString)
         out.append(decimal: UInt64(row.device.instanceID))
         out.append(#","type":"# as StaticString)
-        if row.plainName {
-            out.append(UInt8(ascii: "\""))
-            out.append(row.type)
-            out.append(UInt8(ascii: "\""))
-        } else {
-            appendJSON(row.type, to: &out)
-        }
+        appendJSON(row.type, plain: row.plainName, to: &out)
         out.append(row.device.section == .iterable ? #","section":"iterable","time-us":"# as StaticString
                                                    : #","section":"non-iterable","time-us":"#)
         out.append(decimal: row.device.timeUS)
         out.append(#","share":"# as StaticString)
-        if let share = row.share { out.append(fixed: share, digits: 4) } else { out.append("null" as StaticString) }
+        appendJSON(share: row.share, to: &out)
         switch (row.hasVMSD, row.inDeviceStateTimes) {
         case (true, true): out.append(#","vmsd":true,"in-device-state-times":true,"line":"# as StaticString)
         case (true, false): out.append(#","vmsd":true,"in-device-state-times":false,"line":"# as StaticString)
@@ -265,6 +259,19 @@ public enum ReportJSON {
         text.withUTF8 { out.append(jsonString: UnsafeRawBufferPointer($0)) }
     }
 
+    /// A type as a JSON string; a plain one (`DeviceRow.plainName`) needs no escaping.
+    private static func appendJSON(_ text: String, plain: Bool, to out: inout ByteBuffer) {
+        guard plain else { return appendJSON(text, to: &out) }
+        out.append(UInt8(ascii: "\""))
+        out.append(text)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A share with 4 decimals, as the pretty path's `share` writes it.
+    private static func appendJSON(share: Double?, to out: inout ByteBuffer) {
+        if let share { out.append(fixed: share, digits: 4) } else { out.append("null" as StaticString) }
+    }
+
     private static func appendJSON(_ value: Int64?, to out: inout ByteBuffer) {
         if let value { out.append(decimal: value) } else { out.append("null" as StaticString) }
     }
@@ -272,19 +279,13 @@ public enum ReportJSON {
     /// A by-type row of compact JSON (see the device row's).
     static func writeCompact(_ t: TypeRow, to out: inout ByteBuffer) {
         out.append(#"{"type":"# as StaticString)
-        if t.plainType {
-            out.append(UInt8(ascii: "\""))
-            out.append(t.type)
-            out.append(UInt8(ascii: "\""))
-        } else {
-            appendJSON(t.type, to: &out)
-        }
+        appendJSON(t.type, plain: t.plainType, to: &out)
         out.append(#","count":"# as StaticString)
         out.append(decimal: t.count)
         out.append(#","time-us":"# as StaticString)
         out.append(decimal: t.timeUS)
         out.append(#","share":"# as StaticString)
-        if let share = t.share { out.append(fixed: share, digits: 4) } else { out.append("null" as StaticString) }
+        appendJSON(share: t.share, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
