@@ -11,8 +11,6 @@ public final class Analyzer {
     private var nameInfo: [NameKey: NameFacts] = [:]
     /// Type → its number, for adding up by type without hashing per device.
     private var typeNumbers: [String: Int] = [:]
-    /// Types seen so far (their number is their count when first seen).
-    private var typeCount: Int { typeNumbers.count }
     /// Per side, the previous run's devices and their facts by position: runs list their
     /// devices in the same order, and the splitter hands out one shared array per name, so a
     /// comparison of the arrays (identical storage) finds most facts without hashing.
@@ -62,35 +60,23 @@ public final class Analyzer {
         phaseLabels.first { $0.from == from && $0.to == to }?.label ?? "\(from) → \(to)"
     }
 
-    /// Type number → its row in the run's by-type list, for `analyze`'s own `assemble`.
-    private var typeSlots = TypeSlots()
+    /// Type number → its row in the run's by-type list (`rows`).
+    private let typeSlots = TypeSlots()
 
     public func analyze(_ log: SideLog) -> SideReport {
-        Self.assemble(facts(log), slots: typeSlots)
-    }
-
-    /// The steps that carry state from run to run (names seen, the recorders, checkpoint
-    /// labels), in run order on one thread.
-    func facts(_ log: SideLog) -> SideFacts {
         let facts = deviceFacts(log)
         var recorder = RecorderInfo()
         let kept = record(log, vmsd: facts.vmsd, info: &recorder)
         let timeline = timeline(log)
-        return SideFacts(log: log, names: facts.facts, vmsd: facts.vmsd, kept: kept, recorder: recorder,
-                         timeline: timeline, notes: notes(log, timeline.checkpoints))
-    }
-
-    /// The steps of one run alone (shares, rows, types).
-    static func assemble(_ f: SideFacts, slots: TypeSlots) -> SideReport {
-        let shares = shares(f.log, phases: f.timeline.phases)
-        let (rows, types) = rows(f.log, facts: f.names, vmsd: f.vmsd, kept: f.kept,
-                                 denominators: shares.denominators, slots: slots)
-        return SideReport(log: f.log, devices: rows, phases: f.timeline.phases,
-                          checkpoints: f.timeline.checkpoints, types: types,
-                          recorder: f.recorder,
-                          originUS: f.timeline.origin, totalUS: f.timeline.total,
+        let shares = Self.shares(log, phases: timeline.phases)
+        let (rows, types) = Self.rows(log, facts: facts.facts, vmsd: facts.vmsd, kept: kept,
+                                      denominators: shares.denominators, slots: typeSlots)
+        return SideReport(log: log, devices: rows, phases: timeline.phases,
+                          checkpoints: timeline.checkpoints, types: types,
+                          recorder: recorder,
+                          originUS: timeline.origin, totalUS: timeline.total,
                           shareBasis: [.iterable: shares.basis[0], .nonIterable: shares.basis[1]],
-                          notes: f.notes)
+                          notes: notes(log, timeline.checkpoints))
     }
 
     // MARK: Steps
@@ -387,17 +373,6 @@ public final class Analyzer {
         }
         return (rows, types)
     }
-}
-
-/// What the steps with state found for one side, for `Analyzer.assemble`.
-struct SideFacts {
-    var log: SideLog
-    var names: [Analyzer.NameFacts]
-    var vmsd: [Bool]
-    var kept: [Bool]
-    var recorder: RecorderInfo
-    var timeline: Analyzer.Timeline
-    var notes: [String]
 }
 
 /// Type number → its row in the run being assembled (-1: none yet); every slot is -1 again
