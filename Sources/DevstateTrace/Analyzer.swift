@@ -7,35 +7,10 @@ public final class Analyzer {
     public let knowledge: DeviceKnowledge
     private let sourceRecorder = Recorder()
     private let destinationRecorder = Recorder()
-    /// idstr → what is known of it; runs repeat the same names, so this saves most work.
-    private var nameInfo: [NameKey: NameFacts] = [:]
-    /// Type → its number, for adding up by type without hashing per device.
-    private var typeNumbers: [String: Int] = [:]
-    /// Per side, the previous run's devices and their facts by position: runs list their
-    /// devices in the same order, and the splitter hands out one shared array per name, so a
-    /// comparison of the arrays (identical storage) finds most facts without hashing.
-    private var previousSource: (devices: [DeviceTime], facts: [NameFacts]) = ([], [])
-    private var previousDestination: (devices: [DeviceTime], facts: [NameFacts]) = ([], [])
-
-    struct NameFacts {
-        var type: String
-        var typeNumber: Int
-        var vmsd: Bool
-        /// See `DeviceRow.plainName`.
-        var plain: Bool
-    }
-
-    /// See `DeviceRow.plainName`.
-    static func isPlain(_ idstr: [UInt8]) -> Bool {
-        idstr.allSatisfy { $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
-            && $0 != UInt8(ascii: ",") }
-    }
-
-    /// Hashes the bytes in one go (an `[UInt8]` key hashes byte by byte).
-    struct NameKey: Hashable {
-        var bytes: [UInt8]
-        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
-    }
+    /// Per name id of `vmsdNames`: 1 with a vmsd, 0 without, -1 not asked yet. Runs of a
+    /// log share their store, so each name is asked about once.
+    private var vmsdByName: [Int8] = []
+    private var vmsdNames: NameStore?
 
     public init(knowledge: DeviceKnowledge = DeviceKnowledge()) {
         self.knowledge = knowledge
@@ -63,15 +38,34 @@ public final class Analyzer {
     /// Type number → its row in the run's by-type list (`rows`).
     private let typeSlots = TypeSlots()
 
-    public func analyze(_ log: SideLog) -> SideReport {
-        let facts = deviceFacts(log)
+    public func analyze(_ log: SideLog) -> SideReport { finish(prepare(log)) }
+
+    /// A side through the recorder, which goes in log order.
+    public struct PreparedSide: Sendable {
+        var log: SideLog
+        var vmsd: [Bool]
+        var kept: [Bool]
+        var recorder: RecorderInfo
+    }
+
+    /// The first half of `analyze`: the recorder's part, in log order. The reading thread does
+    /// it, while the rendering thread does `finish` for earlier runs; each half keeps its own
+    /// state, and each is called from one thread at a time.
+    public func prepare(_ log: SideLog) -> PreparedSide {
+        let vmsd = vmsdFlags(log)
         var recorder = RecorderInfo()
-        let kept = record(log, vmsd: facts.vmsd, info: &recorder)
+        let kept = record(log, vmsd: vmsd, info: &recorder)
+        return PreparedSide(log: log, vmsd: vmsd, kept: kept, recorder: recorder)
+    }
+
+    /// The second half of `analyze`: phases, shares, rows and types.
+    public func finish(_ side: PreparedSide) -> SideReport {
+        let log = side.log, vmsd = side.vmsd, kept = side.kept, recorder = side.recorder
         let timeline = timeline(log)
         let shares = Self.shares(log, phases: timeline.phases)
-        let (rows, types) = Self.rows(log, facts: facts.facts, vmsd: facts.vmsd, kept: kept,
+        let (rows, types) = Self.rows(log, vmsd: vmsd, kept: kept,
                                       denominators: shares.denominators, slots: typeSlots)
-        return SideReport(log: log, devices: rows, phases: timeline.phases,
+        return SideReport(log: log, names: log.names, devices: rows, phases: timeline.phases,
                           checkpoints: timeline.checkpoints, types: types,
                           recorder: recorder,
                           originUS: timeline.origin, totalUS: timeline.total,
@@ -122,54 +116,31 @@ public final class Analyzer {
     private var sourceCheckpoints = CheckpointNames()
     private var destinationCheckpoints = CheckpointNames()
 
-    /// Each device's facts (type, vmsd); iterable entries count as having a vmsd.
-    private func deviceFacts(_ log: SideLog) -> (facts: [NameFacts], vmsd: [Bool]) {
-        if nameInfo.count > 16_384 {
-            // Bounded memory with ever new names: start afresh between runs (the type numbers
-            // and the facts that hold them go too).
-            nameInfo.removeAll()
-            typeNumbers.removeAll()
-            previousSource = ([], [])
-            previousDestination = ([], [])
+    /// Whether each device has a vmsd (iterable entries count as having one).
+    private func vmsdFlags(_ log: SideLog) -> [Bool] {
+        if vmsdNames !== log.names {
+            vmsdNames = log.names
+            vmsdByName.removeAll(keepingCapacity: true)
         }
-        let last = log.side == .source ? previousSource : previousDestination
-        var facts: [NameFacts] = []
-        facts.reserveCapacity(log.devices.count)
-        var vmsd = [Bool](repeating: true, count: log.devices.count)
+        var vmsd = [Bool](repeating: true, count: log.lines.count)
         let handler = log.queryMigrate?.handler
-        log.devices.withUnsafeBufferPointer { devices in
-            last.devices.withUnsafeBufferPointer { previous in
-                for i in devices.indices {
-                    let known = i < previous.count && previous[i].idstr == devices[i].idstr
-                        ? last.facts[i] : nameFacts(devices[i])
-                    facts.append(known)
-                    if devices[i].section == .nonIterable {
-                        // From query-migrate QEMU says which source entries had no vmsd ("handler": true).
-                        if let handler, i < handler.count {
-                            vmsd[i] = !handler[i]
-                        } else {
-                            vmsd[i] = known.vmsd
-                        }
-                    }
+        let names = log.names
+        log.lines.withUnsafeBufferPointer { devices in
+            for i in devices.indices where devices[i].section == .nonIterable {
+                // From query-migrate QEMU says which source entries had no vmsd ("handler": true).
+                if let handler, i < handler.count {
+                    vmsd[i] = !handler[i]
+                    continue
                 }
+                let id = Int(devices[i].idstr)
+                if id >= vmsdByName.count {
+                    vmsdByName += [Int8](repeating: -1, count: max(id + 1 - vmsdByName.count, 256))
+                }
+                if vmsdByName[id] < 0 { vmsdByName[id] = knowledge.hasVMSD(names.name(Int32(id))) ? 1 : 0 }
+                vmsd[i] = vmsdByName[id] == 1
             }
         }
-        let now = (log.devices, facts)
-        if log.side == .source { previousSource = now } else { previousDestination = now }
-        return (facts, vmsd)
-    }
-
-    private func nameFacts(_ device: DeviceTime) -> NameFacts {
-        let key = NameKey(bytes: device.idstr)
-        if let known = nameInfo[key] { return known }
-        let name = device.name
-        let type = DeviceKnowledge.deviceType(name)
-        let number = typeNumbers[type] ?? typeNumbers.count
-        typeNumbers[type] = number
-        let made = NameFacts(type: type, typeNumber: number, vmsd: knowledge.hasVMSD(name),
-                             plain: Self.isPlain(device.idstr))
-        nameInfo[key] = made
-        return made
+        return vmsd
     }
 
     /// Feeds the non-iterable entries with a vmsd (and QEMU's handler entries) through the
@@ -178,10 +149,11 @@ public final class Analyzer {
     private func record(_ log: SideLog, vmsd: [Bool], info: inout RecorderInfo) -> [Bool] {
         let qmp = log.queryMigrate
         let recorder = log.side == .source ? sourceRecorder : destinationRecorder
-        var kept = [Bool](repeating: false, count: log.devices.count)
+        var kept = [Bool](repeating: false, count: log.lines.count)
         let handler = qmp?.handler
         recorder.beginRun()
-        log.devices.withUnsafeBufferPointer { devices in
+        let names = log.names
+        log.lines.withUnsafeBufferPointer { devices in
             for i in devices.indices where devices[i].section == .nonIterable {
                 let kind: EntryKind
                 if vmsd[i] {
@@ -192,17 +164,16 @@ public final class Analyzer {
                     continue
                 }
                 do {
-                    let outcome = try devices[i].idstr.withUnsafeBufferPointer { (name) throws(DeviceStateError) in
-                        try recorder.record(nameBytes: name, instanceID: devices[i].instanceID,
-                                            saveTime: devices[i].timeUS, kind: kind)
-                    }
+                    let outcome = try recorder.record(nameBytes: names.idstr(devices[i].idstr).assumingMemoryBound(to: UInt8.self),
+                                                      instanceID: devices[i].instanceID,
+                                                      saveTime: devices[i].timeUS, kind: kind)
                     kept[i] = outcome == .kept
                 } catch let error as DeviceStateError {
                     let device = devices[i]
-                    info.errors.append("\(device.name)#\(device.instanceID)" + (qmp == nil ? " (line \(device.line))" : "")
-                                       + ": \(error.message)")
+                    info.errors.append("\(names.name(device.idstr))#\(device.instanceID)"
+                                       + (qmp == nil ? " (line \(device.line))" : "") + ": \(error.message)")
                 } catch {
-                    info.errors.append("\(devices[i].name)#\(devices[i].instanceID): \(error)")
+                    info.errors.append("\(names.name(devices[i].idstr))#\(devices[i].instanceID): \(error)")
                 }
             }
         }
@@ -222,7 +193,7 @@ public final class Analyzer {
             info.complete = snapshot.isComplete
         } catch {
             info.errors.append("snapshot: \(error.message)")
-            return [Bool](repeating: false, count: log.devices.count)
+            return [Bool](repeating: false, count: log.lines.count)
         }
         return kept
     }
@@ -244,12 +215,12 @@ public final class Analyzer {
         if log.side == .destination {
             if let start = qmp?.originUS {
                 loadStart = start
-            } else if let first = log.devices.first, let ts = first.timestampUS {
+            } else if let first = log.lines.first, let ts = first.timestampUS {
                 loadStart = ts - Int64(first.timeUS)
             }
             t.origin = loadStart
             if let end = log.checkpoints.first(where: { $0.name.hasSuffix("-loadvm-completed") })
-                ?? log.checkpoints.first, !log.devices.isEmpty {
+                ?? log.checkpoints.first, !log.lines.isEmpty {
                 t.phases.append(Phase(label: "load", from: "first-load-start", to: end.name,
                                       durationUS: difference(loadStart, end.timestampUS)))
             }
@@ -298,7 +269,7 @@ public final class Analyzer {
     /// phase).
     private static func shares(_ log: SideLog, phases: [Phase]) -> Shares {
         var s = Shares()
-        for device in log.devices { s.sums[Shares.index(device.section)] &+= device.timeUS }
+        for device in log.lines { s.sums[Shares.index(device.section)] &+= device.timeUS }
         for section in Section.allCases {
             let k = Shares.index(section)
             let phase: String
@@ -320,32 +291,33 @@ public final class Analyzer {
 
     /// The device rows in log order, and the devices added up by type (longest first, first
     /// seen first among equal times).
-    private static func rows(_ log: SideLog, facts: [NameFacts], vmsd: [Bool], kept: [Bool],
+    private static func rows(_ log: SideLog, vmsd: [Bool], kept: [Bool],
                              denominators: [Double], slots: TypeSlots) -> ([DeviceRow], [TypeRow]) {
-        // Per type in first-seen order: its number, name, device count and time. Plain
-        // numbers, so that adding up and sorting copy no strings.
-        var numbers: [Int] = [], names: [String] = [], counts: [Int] = [], times: [UInt64] = []
-        var plain: [Bool] = []
+        // Per type in first-seen order: its number, a device of it, device count and time.
+        // Plain numbers, so that adding up and sorting copy nothing counted.
+        var numbers: [Int] = [], firsts: [Int32] = [], counts: [Int] = [], times: [UInt64] = []
         var total: UInt64 = 0
-        let n = log.devices.count
+        let n = log.lines.count
+        let names = log.names
         let rows = [DeviceRow](unsafeUninitializedCapacity: n) { out, made in
-            log.devices.withUnsafeBufferPointer { devices in
-                facts.withUnsafeBufferPointer { facts in
+            log.lines.withUnsafeBufferPointer { devices in
+                do {
                     for i in 0..<n {
                         let time = devices[i].timeUS
+                        let id = devices[i].idstr
                         let d = denominators[Shares.index(devices[i].section)]
                         (out.baseAddress! + i).initialize(to: DeviceRow(
-                            device: devices[i], type: facts[i].type, share: d > 0 ? Double(time) / d : nil,
-                            hasVMSD: vmsd[i], inDeviceStateTimes: kept[i], plainName: facts[i].plain))
+                            device: devices[i],
+                            share: d > 0 ? Double(time) / d : nil,
+                            hasVMSD: vmsd[i], inDeviceStateTimes: kept[i], plainName: names.plain(id)))
                         made = i + 1
-                        let number = facts[i].typeNumber
+                        let number = Int(names.typeNumber(id))
                         var t = slots.slot(number)
                         if t < 0 {
                             t = numbers.count
                             slots.set(number, t)
                             numbers.append(number)
-                            names.append(facts[i].type)
-                            plain.append(facts[i].plain)
+                            firsts.append(id)
                             counts.append(0)
                             times.append(0)
                         }
@@ -368,8 +340,8 @@ public final class Analyzer {
         for t in numbers.indices { order.append(Key(time: times[t], slot: t)) }
         order.sort()
         let types = order.map { k in
-            TypeRow(type: names[k.slot], count: counts[k.slot], timeUS: k.time,
-                    share: total > 0 ? Double(k.time) / Double(total) : nil, plainType: plain[k.slot])
+            TypeRow(nameID: firsts[k.slot], count: counts[k.slot], timeUS: k.time,
+                    share: total > 0 ? Double(k.time) / Double(total) : nil, plainType: names.plain(firsts[k.slot]))
         }
         return (rows, types)
     }

@@ -102,13 +102,13 @@ public final class BudgetCheck: ReportSink {
             // Devices over on their own, longest first; a tiny budget lists a few and counts the rest.
             let overDevices = byTime.filter { $0.device.timeUS > budget.us }
             for row in overDevices.prefix(Self.listed) {
-                over.append(overText("\(op) of \(row.name)#\(row.device.instanceID)", row.device.timeUS,
+                over.append(overText("\(op) of \(side.name(row))#\(row.device.instanceID)", row.device.timeUS,
                                      "\(side.side.rawValue), one device"))
             }
             if overDevices.count > Self.listed {
                 over.append("\(overDevices.count - Self.listed) more \(side.side.rawValue) devices over")
             }
-            if let line = usedBy(byTime, side: side.side, op: op) { devices.append(line) }
+            if let line = usedBy(byTime, side: side, op: op) { devices.append(line) }
         }
         if anything { judged += 1 }
         if !over.isEmpty {
@@ -117,7 +117,7 @@ public final class BudgetCheck: ReportSink {
     }
 
     /// The side's longest devices until they add up to the budget, as one line; nil without any.
-    private func usedBy(_ byTime: [DeviceRow], side: Side, op: String) -> String? {
+    private func usedBy(_ byTime: [DeviceRow], side: SideReport, op: String) -> String? {
         var sum: UInt64 = 0
         var named: [String] = []
         for row in byTime.prefix(Self.listed) where row.device.timeUS > 0 {
@@ -125,10 +125,10 @@ public final class BudgetCheck: ReportSink {
             let share = Double(row.device.timeUS) / Double(budget.us)
             // A device many times the budget reads better as a multiple than as 222700.0%.
             let part = share >= 10 ? "\(formatFixed(share, digits: 0))× the budget" : "\(percent(share)) of the budget"
-            named.append("\(row.name)#\(row.device.instanceID) \(formatMicros(Int64(row.device.timeUS))) (\(part))")
+            named.append("\(side.name(row))#\(row.device.instanceID) \(formatMicros(Int64(row.device.timeUS))) (\(part))")
             if sum >= budget.us { break }
         }
-        return named.isEmpty ? nil : "\(side.rawValue) \(op): " + named.joined(separator: ", ")
+        return named.isEmpty ? nil : "\(side.side.rawValue) \(op): " + named.joined(separator: ", ")
     }
 
     /// The message for standard error; nil when every migration was within the budget.

@@ -136,9 +136,9 @@ struct ByteBuffer {
 
     /// A plain name (`DeviceRow.plainName`) in quotes.
     @inline(__always)
-    mutating func append(quotedPlain bytes: [UInt8]) {
+    mutating func append(quotedPlain bytes: UnsafeRawBufferPointer) {
         append(UInt8(ascii: "\""))
-        bytes.withUnsafeBytes { append($0) }
+        append(bytes)
         append(UInt8(ascii: "\""))
     }
 

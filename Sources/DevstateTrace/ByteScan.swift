@@ -37,12 +37,10 @@ enum ByteScan {
 
     /// `idstr`'s text (invalid UTF-8 replaced) as UTF-8 bytes, without making the text when
     /// the bytes are ASCII.
-    static func withText<R>(_ idstr: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        idstr.withUnsafeBytes { raw in
-            if isASCII(raw) { return body(raw) }
-            var text = String(decoding: raw, as: UTF8.self)
-            return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        }
+    static func withText<R>(_ idstr: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if isASCII(idstr) { return body(idstr) }
+        var text = String(decoding: idstr, as: UTF8.self)
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// Whether every byte is below 0x80.

@@ -35,8 +35,12 @@ public final class CSVSink: ReportSink {
 
     /// An idstr as its text would be written (invalid UTF-8 replaced), without making the text
     /// when the bytes are ASCII.
-    static func field(idstr: [UInt8], into out: inout ByteBuffer) {
+    static func field(idstr: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
         ByteScan.withText(idstr) { field($0, into: &out) }
+    }
+
+    static func field(idstr: [UInt8], into out: inout ByteBuffer) {
+        idstr.withUnsafeBytes { field(idstr: $0, into: &out) }
     }
 
     /// By byte: "\r\n" is one Character and would not match "\n" or "\r"; a quote followed by a
@@ -73,15 +77,17 @@ public final class CSVSink: ReportSink {
                 if let value { t.append(fixed: value, digits: 4) }
             }
             let hasLines = s.hasLines
+            let names = s.names
             s.devices.withUnsafeBufferPointer { rows in
                 for k in rows.indices {
                     let row = rows[k]
+                    let id = row.device.idstr
                     prefix("device,", &t)
-                    if row.plainName { row.device.idstr.withUnsafeBytes { t.append($0) } } else { Self.field(idstr: row.device.idstr, into: &t) }
+                    if row.plainName { t.append(names.idstr(id)) } else { Self.field(idstr: names.idstr(id), into: &t) }
                     t.append(UInt8(ascii: ","))
                     t.append(decimal: UInt64(row.device.instanceID))
                     t.append(UInt8(ascii: ","))
-                    if row.plainName { t.append(row.type) } else { Self.field(row.type, into: &t) }
+                    if row.plainName { t.append(names.type(id)) } else { Self.field(names.typeName(id), into: &t) }
                     t.append(row.device.section == .iterable ? ",iterable," as StaticString : ",non-iterable,")
                     t.append(decimal: row.device.timeUS)
                     t.append(UInt8(ascii: ","))
@@ -115,7 +121,7 @@ public final class CSVSink: ReportSink {
             for type in s.types {
                 prefix("type,", &t)
                 let start = t.count
-                if type.plainType { t.append(type.type) } else { Self.field(type.type, into: &t) }
+                if type.plainType { t.append(names.type(type.nameID)) } else { Self.field(names.typeName(type.nameID), into: &t) }
                 t.append(",," as StaticString)
                 t.appendCopy(from: start, count: t.count - start)  // the type again, as its name
 

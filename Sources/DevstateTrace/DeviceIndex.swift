@@ -2,12 +2,14 @@
 /// A side's devices by key (idstr, instance, section), as a `[DeviceKey: Int]` filled in log
 /// order would find them (the last of equal keys), for the table's destination columns:
 /// open addressing over the device indices with FNV-1a over the idstr bytes, so that no
-/// `DeviceKey` is built and no `Hasher` runs per device.
+/// `DeviceKey` is built and no `Hasher` runs per device. Keys are compared by their bytes: the
+/// other side's names may be in another `NameStore`.
 struct DeviceIndex {
     private var slots: [Int32]
     private let mask: Int
 
-    init(_ devices: [DeviceRow]) {
+    init(_ side: SideReport) {
+        let devices = side.devices, names = side.names
         var size = 8
         while size < 2 * devices.count { size *= 2 }
         mask = size - 1
@@ -16,11 +18,12 @@ struct DeviceIndex {
         devices.withUnsafeBufferPointer { devices in
             slots.withUnsafeMutableBufferPointer { slots in
                 for i in 0..<devices.count {
-                    let d = devices.baseAddress! + i
-                    var at = Self.hash(d.pointee.device) & mask
+                    let d = devices[i].device
+                    let idstr = names.idstr(d.idstr)
+                    var at = Self.hash(idstr, d) & mask
                     while true {
                         let j = Int(slots[at])
-                        if j < 0 || Self.same(devices[j].device, d.pointee.device) {
+                        if j < 0 || Self.same(devices[j].device, names.idstr(devices[j].device.idstr), d, idstr) {
                             slots[at] = Int32(i)
                             break
                         }
@@ -32,31 +35,31 @@ struct DeviceIndex {
         self.slots = slots
     }
 
-    /// The index in `devices` (the array the index was built from) of the last device with
-    /// the key of `device`.
-    func find(_ device: DeviceTime, in devices: [DeviceRow]) -> Int? {
+    /// The index in `side.devices` (the side the index was built from) of the last device with
+    /// the key of `device`, whose idstr is `idstr`.
+    func find(_ device: DeviceLine<Int32>, idstr: UnsafeRawBufferPointer, in side: SideReport) -> Int? {
         slots.withUnsafeBufferPointer { slots in
-            var at = Self.hash(device) & mask
+            var at = Self.hash(idstr, device) & mask
             while true {
                 let j = Int(slots[at])
                 if j < 0 { return nil }
-                if Self.same(devices[j].device, device) { return j }
+                let other = side.devices[j].device
+                if Self.same(other, side.names.idstr(other.idstr), device, idstr) { return j }
                 at = (at + 1) & mask
             }
         }
     }
 
     @inline(__always)
-    static func same(_ a: DeviceTime, _ b: DeviceTime) -> Bool {
-        a.instanceID == b.instanceID && a.section == b.section && a.idstr == b.idstr
+    static func same(_ a: DeviceLine<Int32>, _ aName: UnsafeRawBufferPointer,
+                     _ b: DeviceLine<Int32>, _ bName: UnsafeRawBufferPointer) -> Bool {
+        a.instanceID == b.instanceID && a.section == b.section && aName.elementsEqual(bName)
     }
 
     @inline(__always)
-    static func hash(_ device: DeviceTime) -> Int {
+    static func hash(_ idstr: UnsafeRawBufferPointer, _ device: DeviceLine<Int32>) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        device.idstr.withUnsafeBufferPointer { bytes in
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        }
+        for b in idstr { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         h ^= UInt64(device.instanceID) << 1 | (device.section == .iterable ? 1 : 0)
         h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
         return Int(truncatingIfNeeded: h ^ (h >> 32))

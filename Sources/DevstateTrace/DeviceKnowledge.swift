@@ -28,8 +28,10 @@ public struct DeviceKnowledge: Sendable {
     /// `e1000e`, `0000:00:04.0/1/usb-ptr` is `usb-ptr`, `0:0:0/scsi-disk` is `scsi-disk` and
     /// `spapr/htab` is `htab`; an idstr without a `/` is its own type (both `cpu` instances
     /// count as `cpu`: the instance id is not part of the name). Empty components (a trailing
-    /// `/`) are skipped.
+    /// `/`) are skipped. Split on the `/` byte (`NameStore.typeRange`, which the report uses),
+    /// not on `Character`s, where a combining mark after `/` would join it.
     public static func deviceType(_ name: String) -> String {
-        name.split(separator: "/").last.map(String.init) ?? name
+        var name = name
+        return name.withUTF8 { String(decoding: $0[NameStore.typeRange(UnsafeRawBufferPointer($0))], as: UTF8.self) }
     }
 }

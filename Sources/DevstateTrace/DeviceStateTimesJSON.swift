@@ -18,7 +18,8 @@ extension SideReport {
         for row in devices where row.inDeviceStateTimes {
             out.append(first ? #"{"name":"# as StaticString : #",{"name":"#)
             first = false
-            if row.plainName { out.append(quotedPlain: row.device.idstr) } else { out.append(jsonCString: row.device.idstr) }
+            let idstr = names.idstr(row.device.idstr)
+            if row.plainName { out.append(quotedPlain: idstr) } else { out.append(jsonCString: idstr) }
             out.append(#","instance-id":"# as StaticString)
             out.append(decimal: UInt64(row.device.instanceID))
             out.append(#","save-time":"# as StaticString)
@@ -34,7 +35,7 @@ extension ByteBuffer {
     /// A name as json-c writes a string with `JSON_C_TO_STRING_NOSLASHESCAPE`: its text
     /// (invalid UTF-8 replaced, as the recorder replaces it), with `"`, `\`, `\b`, `\f`, `\n`,
     /// `\r`, `\t` escaped by letter and other control characters as `\u00xx`.
-    mutating func append(jsonCString idstr: [UInt8]) {
+    mutating func append(jsonCString idstr: UnsafeRawBufferPointer) {
         ByteScan.withText(idstr) { appendJSONC($0) }
     }
 

@@ -101,9 +101,13 @@ struct JSONStream {
 
     /// An idstr: as its text would be written (invalid UTF-8 replaced), without making the text
     /// when the bytes are ASCII.
-    mutating func string(idstr: [UInt8]) {
+    mutating func string(idstr: UnsafeRawBufferPointer) {
         element()
-        out.append(jsonString: idstr)
+        out.append(jsonIDStr: idstr)
+    }
+
+    mutating func string(idstr: [UInt8]) {
+        idstr.withUnsafeBytes { string(idstr: $0) }
     }
 
     mutating func optional(_ value: Int64?) {
@@ -123,7 +127,7 @@ struct JSONStream {
 extension ByteBuffer {
     /// An idstr as a JSON string of its text (invalid UTF-8 replaced), without making the text
     /// when the bytes are ASCII.
-    mutating func append(jsonString idstr: [UInt8]) {
+    mutating func append(jsonIDStr idstr: UnsafeRawBufferPointer) {
         ByteScan.withText(idstr) { append(jsonString: $0) }
     }
 

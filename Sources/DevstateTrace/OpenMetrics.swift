@@ -86,7 +86,7 @@ public final class OpenMetricsSink: ReportSink {
         var devices: [(key: Series, us: UInt64)] = []
         var slot: [Series: Int] = [:]
         for row in side.devices where row.device.timeUS > 0 {
-            let key = Series(name: row.name, instanceID: row.device.instanceID, section: row.device.section)
+            let key = Series(name: side.name(row), instanceID: row.device.instanceID, section: row.device.section)
             if let i = slot[key] {
                 devices[i].us += row.device.timeUS
             } else {

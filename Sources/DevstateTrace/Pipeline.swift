@@ -59,7 +59,11 @@ public final class ReportPipeline {
     private func rendering(to sink: ReportSink,
                            _ body: () throws(LogReadError) -> [InputSummary]) throws(LogReadError) -> [InputSummary] {
         sink.begin()
-        let renderer = RenderThread { report in sink.run(report) }
+        let analyzer = self.analyzer
+        let renderer = RenderThread { job in
+            sink.run(RunReport(index: job.index, source: job.source.map(analyzer.finish),
+                               destination: job.destination.map(analyzer.finish)))
+        }
         self.renderer = renderer
         defer {
             renderer.finish()
@@ -106,8 +110,8 @@ public final class ReportPipeline {
         if let onlyRun, onlyRun != runCount { return }
         rendered += 1
         guard let renderer else { return }
-        renderer.submit(RunReport(index: runCount, source: source.map(analyzer.analyze),
-                                  destination: destination.map(analyzer.analyze)))
+        renderer.submit(RenderThread.Job(index: runCount, source: source.map(analyzer.prepare),
+                                         destination: destination.map(analyzer.prepare)))
     }
 
     private func runGroup(_ group: ReportGroup, inputs: inout [InputSummary]) throws(LogReadError) {

@@ -32,14 +32,15 @@ public final class PlotCollector: ReportSink {
         guard let primary = run.source ?? run.destination else { return }
         var dst: [DeviceKey: UInt64] = [:]
         if run.source != nil, let d = run.destination {
-            for row in d.devices { dst[row.key] = row.device.timeUS }
+            for row in d.devices { dst[d.key(row)] = row.device.timeUS }
         }
         let bars = primary.devicesByTime.prefix(top).map { row -> Bar in
+            let name = primary.name(row)
             let label = row.device.instanceID == 0 && !primary.devices.contains {
-                $0.name == row.name && $0.device.instanceID != 0
-            } ? row.name : "\(row.name)#\(row.device.instanceID)"
+                primary.name($0) == name && $0.device.instanceID != 0
+            } ? name : "\(name)#\(row.device.instanceID)"
             if primary.side == .source {
-                return Bar(label: label, sourceUS: row.device.timeUS, destinationUS: dst[row.key])
+                return Bar(label: label, sourceUS: row.device.timeUS, destinationUS: dst[primary.key(row)])
             }
             return Bar(label: label, sourceUS: nil, destinationUS: row.device.timeUS)
         }

@@ -415,19 +415,19 @@ public enum QueryMigrateReport {
         var missing: [String] = []
         if role == .source {
             for e in reply.iterableStateTimes ?? [] {
-                log.devices.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
+                log.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
                                               section: .iterable, timeUS: e.timeUS, line: 0))
                 handler.append(false)
             }
             for e in reply.deviceStateTimes ?? [] {
-                log.devices.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
+                log.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
                                               section: .nonIterable, timeUS: e.timeUS, line: 0))
                 handler.append(e.handler)
             }
             if reply.iterableStateTimes == nil { missing.append(SeriesMember.iterableStateTimes) }
         } else {
             for e in reply.deviceLoadTimes ?? [] {
-                log.devices.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
+                log.append(DeviceTime(idstr: Array(e.name.utf8), instanceID: e.instanceID,
                                               section: e.iterable ? .iterable : .nonIterable,
                                               timeUS: e.timeUS, line: 0))
             }
@@ -435,7 +435,7 @@ public enum QueryMigrateReport {
         if reply.checkpoints == nil || (checkpoints.isEmpty && !allCheckpoints.isEmpty) {
             missing.append(SeriesMember.downtimeCheckpoints)
         }
-        log.deviceCount = log.devices.count
+        log.deviceCount = log.lines.count
         log.checkpoints = checkpoints.map { Checkpoint(name: $0.name, timestampUS: $0.timeUS, line: 0) }
 
         let partOf010 = series == .v010 && role == .source

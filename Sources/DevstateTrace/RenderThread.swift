@@ -9,13 +9,18 @@ import Darwin
 import Dispatch
 
 /// Runs handed from the reading thread to the rendering one, in batches: the reading thread
-/// parses and analyses the next runs while earlier ones are written, so a long log keeps both
-/// cores busy. The reading thread makes the runs and also frees them (see `Body.run`), so the
-/// reference counts of what the runs share (their device names) stay on one core.
+/// parses the next runs and feeds them through the recorder while earlier ones are analysed
+/// and written, so a long log keeps both cores busy. The reading thread makes the jobs and
+/// also frees them (see `Body.run`), so the reference counts of what they share stay on one
+/// core.
 /// One consumer renders the runs in the order they were handed in, so the output is the same
 /// as on one thread. A ring of a few batches bounds the memory.
 final class RenderThread: @unchecked Sendable {
-    typealias Job = RunReport
+    struct Job {
+        var index: Int
+        var source: Analyzer.PreparedSide?
+        var destination: Analyzer.PreparedSide?
+    }
 
     /// A batch is handed over when it holds this many runs or device lines.
     static let batchRuns = 32
@@ -72,7 +77,7 @@ final class RenderThread: @unchecked Sendable {
     }
 
     func submit(_ job: Job) {
-        batchDevices += (job.source?.devices.count ?? 0) + (job.destination?.devices.count ?? 0)
+        batchDevices += (job.source?.log.lines.count ?? 0) + (job.destination?.log.lines.count ?? 0)
         batch.append(job)
         if batch.count >= Self.batchRuns || batchDevices >= Self.batchDevices { handOver(last: false) }
     }

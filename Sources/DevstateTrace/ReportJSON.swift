@@ -130,17 +130,17 @@ public enum ReportJSON {
         if !json.pretty {
             // In place: no copy of each row.
             s.devices.withUnsafeBufferPointer { rows in
-                for i in rows.indices { json.element(compact: { writeCompact(rows[i], hasLines: hasLines, to: &$0) }) }
+                for i in rows.indices { json.element(compact: { writeCompact(rows[i], names: s.names, hasLines: hasLines, to: &$0) }) }
             }
         }
         for row in s.devices where json.pretty {
             json.beginObject()
             json.key("name")
-            json.string(idstr: row.device.idstr)
+            json.string(idstr: s.names.idstr(row.device.idstr))
             json.key("instance-id")
             json.uint(UInt64(row.device.instanceID))
             json.key("type")
-            json.string(row.type)
+            json.string(s.type(row))
             json.key("section")
             json.quotedLiteral(row.device.section == .iterable ? "\"iterable\"" : "\"non-iterable\"")
             json.key("time-us")
@@ -161,7 +161,7 @@ public enum ReportJSON {
         for row in s.devices where !row.hasVMSD {
             json.beginObject()
             json.key("name")
-            json.string(idstr: row.device.idstr)
+            json.string(idstr: s.names.idstr(row.device.idstr))
             json.key("instance-id")
             json.uint(UInt64(row.device.instanceID))
             json.key("section")
@@ -175,12 +175,12 @@ public enum ReportJSON {
         json.beginArray()
         for t in s.types {
             if !json.pretty {
-                json.element(compact: { writeCompact(t, to: &$0) })
+                json.element(compact: { writeCompact(t, names: s.names, to: &$0) })
                 continue
             }
             json.beginObject()
             json.key("type")
-            json.string(t.type)
+            json.string(s.type(of: t))
             json.key("count")
             json.int(t.count)
             json.key("time-us")
@@ -208,13 +208,14 @@ public enum ReportJSON {
     /// ready-made text: the same bytes as the `JSONStream` calls of the pretty case without
     /// the spaces (OutputTests compare the two documents).
     @inline(__always)
-    static func writeCompact(_ row: borrowing DeviceRow, hasLines: Bool, to out: inout ByteBuffer) {
+    static func writeCompact(_ row: borrowing DeviceRow, names: NameStore, hasLines: Bool, to out: inout ByteBuffer) {
+        let id = row.device.idstr
         out.append(#"{"name":"# as StaticString)
-        if row.plainName { out.append(quotedPlain: row.device.idstr) } else { out.append(jsonString: row.device.idstr) }
+        if row.plainName { out.append(quotedPlain: names.idstr(id)) } else { out.append(jsonIDStr: names.idstr(id)) }
         out.append(#","instance-id":"# as StaticString)
         out.append(decimal: UInt64(row.device.instanceID))
         out.append(#","type":"# as StaticString)
-        appendJSON(row.type, plain: row.plainName, to: &out)
+        appendJSON(type: id, plain: row.plainName, names: names, to: &out)
         out.append(row.device.section == .iterable ? #","section":"iterable","time-us":"# as StaticString
                                                    : #","section":"non-iterable","time-us":"#)
         out.append(decimal: row.device.timeUS)
@@ -259,12 +260,10 @@ public enum ReportJSON {
         text.withUTF8 { out.append(jsonString: UnsafeRawBufferPointer($0)) }
     }
 
-    /// A type as a JSON string; a plain one (`DeviceRow.plainName`) needs no escaping.
-    private static func appendJSON(_ text: String, plain: Bool, to out: inout ByteBuffer) {
-        guard plain else { return appendJSON(text, to: &out) }
-        out.append(UInt8(ascii: "\""))
-        out.append(text)
-        out.append(UInt8(ascii: "\""))
+    /// The type of name `id` as a JSON string; a plain one (`DeviceRow.plainName`) needs no
+    /// escaping.
+    private static func appendJSON(type id: Int32, plain: Bool, names: NameStore, to out: inout ByteBuffer) {
+        if plain { out.append(quotedPlain: names.type(id)) } else { appendJSON(names.typeName(id), to: &out) }
     }
 
     /// A share with 4 decimals, as the pretty path's `share` writes it.
@@ -277,9 +276,9 @@ public enum ReportJSON {
     }
 
     /// A by-type row of compact JSON (see the device row's).
-    static func writeCompact(_ t: TypeRow, to out: inout ByteBuffer) {
+    static func writeCompact(_ t: TypeRow, names: NameStore, to out: inout ByteBuffer) {
         out.append(#"{"type":"# as StaticString)
-        appendJSON(t.type, plain: t.plainType, to: &out)
+        appendJSON(type: t.nameID, plain: t.plainType, names: names, to: &out)
         out.append(#","count":"# as StaticString)
         out.append(decimal: t.count)
         out.append(#","time-us":"# as StaticString)

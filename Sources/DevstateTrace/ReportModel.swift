@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-/// One device line with what the report adds to it.
+/// One device line with what the report adds to it. Plain values only: the idstr is a number
+/// in its side's `SideReport.names`, which also holds its type (see `NameStore` for why).
 public struct DeviceRow: Sendable, Equatable {
-    public var device: DeviceTime
-    public var type: String
+    /// The line, with its idstr's id in `SideReport.names`.
+    public var device: DeviceLine<Int32>
     /// Its time over its phase's (see `SideReport.shareBasis`), 0...1; nil when the basis is 0.
     public var share: Double?
     /// False for entries QEMU registers without a vmsd.
@@ -12,9 +13,6 @@ public struct DeviceRow: Sendable, Equatable {
     /// The idstr (and so its type) is printable ASCII without `"`, `\` or `,`: every writer
     /// writes its bytes as they are, without looking for what to escape or quote.
     public var plainName: Bool = false
-
-    public var name: String { device.name }
-    public var key: DeviceKey { DeviceKey(idstr: device.idstr, instanceID: device.instanceID, section: device.section) }
 }
 
 /// A device within a side: idstr, instance and section.
@@ -32,7 +30,8 @@ public struct DeviceKey: Hashable, Sendable {
 
 /// Devices of one type added up.
 public struct TypeRow: Sendable, Equatable {
-    public var type: String
+    /// A device of the type, whose type it is in `SideReport.names` (`SideReport.type(of:)`).
+    public var nameID: Int32
     public var count: Int
     public var timeUS: UInt64
     /// Over the side's summed device time.
@@ -84,6 +83,8 @@ public enum ShareBasis: String, Sendable, Equatable {
 /// One side of one migration, analysed.
 public struct SideReport: Sendable {
     public var log: SideLog
+    /// The devices' names and types.
+    public let names: NameStore
     /// In log order.
     public var devices: [DeviceRow]
     public var phases: [Phase]
@@ -118,6 +119,20 @@ public struct SideReport: Sendable {
         guard var best = devices.indices.first else { return nil }
         for i in devices.indices where devices[i].device.timeUS > devices[best].device.timeUS { best = i }
         return devices[best]
+    }
+
+    /// A device's idstr as text (invalid UTF-8 replaced).
+    public func name(_ row: DeviceRow) -> String { names.name(row.device.idstr) }
+    /// A device's idstr as logged.
+    public func idstr(_ row: DeviceRow) -> [UInt8] { names.bytes(row.device.idstr) }
+    /// A device's type (`DeviceKnowledge.deviceType`).
+    public func type(_ row: DeviceRow) -> String { names.typeName(row.device.idstr) }
+    /// A by-type row's type.
+    public func type(of row: TypeRow) -> String { names.typeName(row.nameID) }
+    /// A device's line as the log had it.
+    public func device(_ row: DeviceRow) -> DeviceTime { row.device.with(idstr: idstr(row)) }
+    public func key(_ row: DeviceRow) -> DeviceKey {
+        DeviceKey(idstr: idstr(row), instanceID: row.device.instanceID, section: row.device.section)
     }
 
     /// Devices sorted by time, longest first (log order among equal times).

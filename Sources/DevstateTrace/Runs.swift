@@ -15,9 +15,21 @@ public struct SideLog: Sendable, Equatable {
     public var index: Int
     public var firstLine: Int = 0
     public var lastLine: Int = 0
-    /// Saves (source) or loads (destination) in log order. Empty when the part was read but
-    /// not kept (`RunSplitter.keep`); `deviceCount` still counts them.
-    public var devices: [DeviceTime] = []
+    /// Saves (source) or loads (destination) in log order, each idstr as its id in `names`.
+    /// Empty when the part was read but not kept (`RunSplitter.keep`); `deviceCount` still
+    /// counts them.
+    public var lines: [DeviceLine<Int32>] = []
+    /// The idstrs of `lines` (shared with other parts of the same log).
+    public internal(set) var names = NameStore.none
+    /// `lines` with their idstrs: made on each call; set, it stores the names afresh.
+    public var devices: [DeviceTime] {
+        get { lines.map { $0.with(idstr: names.bytes($0.idstr)) } }
+        set {
+            names = NameStore()
+            lines = []
+            for device in newValue { append(device) }
+        }
+    }
     public var deviceCount: Int = 0
     public var checkpoints: [Checkpoint] = []
     /// Device lines past `RunSplitter.maxDevicesPerSide`, counted but not kept.
@@ -37,6 +49,20 @@ public struct SideLog: Sendable, Equatable {
         self.file = file
         self.index = index
         self.startedAtCheckpoint = startedAtCheckpoint
+    }
+
+    /// Adds a device line (its name to this part's own store).
+    public mutating func append(_ device: DeviceTime) {
+        if names === NameStore.none { names = NameStore() }
+        let id = device.idstr.withUnsafeBufferPointer { names.find($0) ?? names.add($0) }
+        lines.append(device.with(idstr: id))
+    }
+
+    public static func == (a: SideLog, b: SideLog) -> Bool {
+        a.side == b.side && a.file == b.file && a.index == b.index && a.firstLine == b.firstLine
+            && a.lastLine == b.lastLine && a.deviceCount == b.deviceCount && a.checkpoints == b.checkpoints
+            && a.droppedDevices == b.droppedDevices && a.startedAtCheckpoint == b.startedAtCheckpoint
+            && a.queryMigrate == b.queryMigrate && a.notes == b.notes && a.devices == b.devices
     }
 
     mutating func touch(_ line: Int) {
@@ -87,7 +113,7 @@ struct SplitSide {
     var pending: [DeviceLine<Int32>] = []
     /// Destination: a `*-vm-started` checkpoint was seen, so the next load begins a new part.
     var sawVMStarted = false
-    var names = NameTable()
+    var names = NameStore()
     /// Parts opened so far (the next one's `index`).
     var opened = 0
 
@@ -121,15 +147,15 @@ struct SplitSide {
     mutating func close(keep: Bool) -> SideLog {
         var part = log
         if keep {
-            part.devices.reserveCapacity(pending.count)
-            for p in pending { part.devices.append(p.with(idstr: names.bytes(p.idstr))) }
+            part.lines = pending
+            part.names = names
         }
         log.checkpoints = []
         isOpen = false
         pending.removeAll(keepingCapacity: true)
         sawVMStarted = false
         // Bounded memory: a log with ever new names starts its table afresh between runs.
-        if names.count > 16_384 { names.removeAll() }
+        if names.count > 16_384 { names = NameStore() }
         return part
     }
 }

@@ -19,9 +19,10 @@ public final class SummarySink: ReportSink {
     private var slot: [DeviceKey: Int] = [:]
     private var aggregates: [Aggregate] = []
     /// The previous source run's non-iterable devices and their aggregate, by position: runs
-    /// repeat their devices in order with the same idstr arrays, so most are found without
-    /// hashing.
-    private var lastSlots: [(idstr: [UInt8], instanceID: UInt32, slot: Int)] = []
+    /// repeat their devices in order with the same names (the same ids in the same store), so
+    /// most are found without hashing.
+    private var lastSlots: [(id: Int32, instanceID: UInt32, slot: Int)] = []
+    private var lastNames: NameStore?
 
     public init(format: OutputFormat, width: Int = 100, top: Int = 15, out: TextOut) {
         self.format = format
@@ -49,22 +50,23 @@ public final class SummarySink: ReportSink {
                 // Local copies: no exclusivity check per access of the class's properties.
                 var aggregates = self.aggregates
                 self.aggregates = []
-                let lastSlots = self.lastSlots
-                var slots: [(idstr: [UInt8], instanceID: UInt32, slot: Int)] = []
+                let lastSlots = self.lastNames === side.names ? self.lastSlots : []
+                var slots: [(id: Int32, instanceID: UInt32, slot: Int)] = []
                 slots.reserveCapacity(lastSlots.count)
                 side.devices.withUnsafeBufferPointer { rows in
                     for i in rows.indices where rows[i].device.section == .nonIterable {
                         var k: Int
                         if slots.count < lastSlots.count, lastSlots[slots.count].instanceID == rows[i].device.instanceID,
-                           lastSlots[slots.count].idstr == rows[i].device.idstr {
+                           lastSlots[slots.count].id == rows[i].device.idstr {
                             k = lastSlots[slots.count].slot
                         } else {
-                            k = slot[rows[i].key] ?? -1
+                            let key = side.key(rows[i])
+                            k = slot[key] ?? -1
                             if k < 0 {
                                 if aggregates.count >= 16_384 { continue }
                                 k = aggregates.count
-                                slot[rows[i].key] = k
-                                aggregates.append(Aggregate(name: rows[i].name, instanceID: rows[i].device.instanceID))
+                                slot[key] = k
+                                aggregates.append(Aggregate(name: side.name(rows[i]), instanceID: rows[i].device.instanceID))
                             }
                         }
                         let d = rows[i].device.timeUS
@@ -75,6 +77,7 @@ public final class SummarySink: ReportSink {
                     }
                 }
                 self.lastSlots = slots
+                self.lastNames = side.names
                 self.aggregates = aggregates
             }
             switch format {
@@ -88,7 +91,7 @@ public final class SummarySink: ReportSink {
                     ("device-state-times", .raw(side.deviceStateTimesJSON)),
                 ]
                 if let longest {
-                    members.append(("longest", .object([("name", .string(longest.name)),
+                    members.append(("longest", .object([("name", .string(side.name(longest))),
                                                          ("instance-id", .uint(UInt64(longest.device.instanceID))),
                                                          ("time-us", .uint(longest.device.timeUS))])))
                 }
@@ -97,7 +100,7 @@ public final class SummarySink: ReportSink {
                 text += "\(run.index),\(side.side.rawValue),\(CSVSink.field(side.log.file)),\(side.log.index),"
                 text += "\(side.log.firstLine),\(side.log.lastLine),\(side.totalUS.map(String.init) ?? ""),"
                 text += "\(side.devices.count),\(side.recorder.kept),"
-                text += longest.map { "\(CSVSink.field($0.name)),\($0.device.instanceID),\($0.device.timeUS)" } ?? ",,"
+                text += longest.map { "\(CSVSink.field(side.name($0))),\($0.device.instanceID),\($0.device.timeUS)" } ?? ",,"
                 text += "\n"
             case .table, .openmetrics:  // the CLI refuses --summary with openmetrics
                 if let line = fastLine(run, side, longest) {
@@ -106,7 +109,7 @@ public final class SummarySink: ReportSink {
                 }
                 var longestText = ""
                 if let longest {
-                    longestText = "\(longest.name)#\(longest.device.instanceID) \(longest.device.timeUS) µs"
+                    longestText = "\(side.name(longest))#\(longest.device.instanceID) \(longest.device.timeUS) µs"
                     if let share = longest.share { longestText += " (" + percent(share) + ")" }
                 }
                 text += self.text.fit(self.text.row(
@@ -193,11 +196,10 @@ public final class SummarySink: ReportSink {
         var plain = true
         cell(&b, 6) { b in
             guard let longest else { return }
-            longest.device.idstr.withUnsafeBytes { name in
-                plain = ByteScan.first(in: name, from: 0, flags: { ByteScan.below($0, 0x20) | ($0 & 0x8080_8080_8080_8080)
-                    | ByteScan.equal($0, 0x7f) }, special: { $0 < 0x20 || $0 >= 0x7f }) == name.count
-                b.append(name)
-            }
+            let name = side.names.idstr(longest.device.idstr)
+            plain = ByteScan.first(in: name, from: 0, flags: { ByteScan.below($0, 0x20) | ($0 & 0x8080_8080_8080_8080)
+                | ByteScan.equal($0, 0x7f) }, special: { $0 < 0x20 || $0 >= 0x7f }) == name.count
+            b.append(name)
             b.append(UInt8(ascii: "#"))
             b.append(decimal: UInt64(longest.device.instanceID))
             b.append(UInt8(ascii: " "))

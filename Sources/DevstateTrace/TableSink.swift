@@ -184,13 +184,11 @@ public final class TableSink: ReportSink {
     }
 
     /// A device's name (its idstr as text).
-    static func appendName(_ idstr: [UInt8], _ s: inout ByteBuffer) {
-        idstr.withUnsafeBytes { p in
-            if SimpleText.columns(p) != nil {
-                s.append(p)
-            } else {
-                s.append(String(decoding: p, as: UTF8.self))
-            }
+    static func appendName(_ p: UnsafeRawBufferPointer, _ s: inout ByteBuffer) {
+        if SimpleText.columns(p) != nil {
+            s.append(p)
+        } else {
+            s.append(String(decoding: p, as: UTF8.self))
         }
     }
 
@@ -320,20 +318,21 @@ public final class TableSink: ReportSink {
         // Not `if let secondary` in the loops: each binding copies the whole side.
         let hasSecondary = secondary != nil
         let dstDevices = secondary?.devices ?? []
-        let dst = hasSecondary ? DeviceIndex(dstDevices) : nil
+        let dst = secondary.map(DeviceIndex.init)
+        let names = primary.names
         primary.devices.withUnsafeBufferPointer { devices in
             for i in 0..<order.count {
                 let row = devices.baseAddress! + order[i]
                 c.decimal(Int64(i + 1))
-                c.add(row.pointee.device.idstr)
+                c.add(names.idstr(row.pointee.device.idstr))
                 c.decimal(UInt64(row.pointee.device.instanceID))
-                c.add(row.pointee.type)
+                c.add(names.type(row.pointee.device.idstr))
                 c.word(row.pointee.device.section == .iterable ? "iter" : "non-iter")
                 c.decimal(row.pointee.device.timeUS)
                 c.percent(row.pointee.share)
                 c.word(Self.flag(row))
                 if hasSecondary {
-                    if let j = dst!.find(row.pointee.device, in: dstDevices) {
+                    if let j = dst!.find(row.pointee.device, idstr: names.idstr(row.pointee.device.idstr), in: secondary!) {
                         c.decimal(dstDevices[j].device.timeUS)
                         c.percent(dstDevices[j].share)
                     } else {
@@ -346,17 +345,20 @@ public final class TableSink: ReportSink {
         // The destination's devices that the source does not have, after the source's.
         var more = max(0, primary.devices.count - top)
         if hasSecondary {
-            let seen = DeviceIndex(primary.devices)
-            let unseen = dstDevices.indices.filter { seen.find(dstDevices[$0].device, in: primary.devices) == nil }
+            let seen = DeviceIndex(primary)
+            let dstNames = secondary!.names
+            let unseen = dstDevices.indices.filter {
+                seen.find(dstDevices[$0].device, idstr: dstNames.idstr(dstDevices[$0].device.idstr), in: primary) == nil
+            }
             let room = max(0, top - order.count)
             let extra = Self.longest(dstDevices, among: unseen, top: room)
             more += unseen.count - extra.count
             for j in extra {
                 let d = dstDevices[j]
                 c.empty()
-                c.add(d.device.idstr)
+                c.add(dstNames.idstr(d.device.idstr))
                 c.decimal(UInt64(d.device.instanceID))
-                c.add(d.type)
+                c.add(dstNames.type(d.device.idstr))
                 c.word(d.device.section == .iterable ? "iter" : "non-iter")
                 c.word("–")
                 c.empty()
@@ -387,7 +389,7 @@ public final class TableSink: ReportSink {
 
     func typeTable(_ primary: SideReport, _ secondary: SideReport?, _ t: inout ByteBuffer, _ c: inout CellTable) {
         var dst: [String: Int] = [:]
-        if let secondary { for (j, row) in secondary.types.enumerated() { dst[row.type] = j } }
+        if let secondary { for (j, row) in secondary.types.enumerated() { dst[secondary.type(of: row)] = j } }
         let full = detail == .full
         // Not `if let secondary` in the loops: each binding copies the whole side.
         let hasSecondary = secondary != nil
@@ -395,7 +397,7 @@ public final class TableSink: ReportSink {
         // Concise: only the types that add up several devices (on either side).
         func shown(_ row: UnsafePointer<TypeRow>) -> Bool {
             if full || row.pointee.count > 1 { return true }
-            guard hasSecondary, let j = dst[row.pointee.type] else { return false }
+            guard hasSecondary, let j = dst[primary.type(of: row.pointee)] else { return false }
             return dstTypes[j].count > 1
         }
         let source = primary.side == .source
@@ -411,12 +413,12 @@ public final class TableSink: ReportSink {
         primary.types.withUnsafeBufferPointer { types in
             for k in 0..<types.count where shown(types.baseAddress! + k) {
                 let row = types.baseAddress! + k
-                c.add(row.pointee.type)
+                c.add(primary.names.type(row.pointee.nameID))
                 c.decimal(Int64(row.pointee.count))
                 c.decimal(row.pointee.timeUS)
                 c.percent(row.pointee.share)
                 if hasSecondary {
-                    if let j = dst[row.pointee.type] {
+                    if let j = dst[primary.type(of: row.pointee)] {
                         c.decimal(dstTypes[j].timeUS)
                         c.percent(dstTypes[j].share)
                     } else {
@@ -427,11 +429,12 @@ public final class TableSink: ReportSink {
             }
         }
         if hasSecondary {
-            let known = Set(primary.types.map(\.type))
+            let known = Set(primary.types.map(primary.type(of:)))
+            let secondary = secondary!
             dstTypes.withUnsafeBufferPointer { types in
-                for k in 0..<types.count where !known.contains(types[k].type) && shown(types.baseAddress! + k) {
+                for k in 0..<types.count where !known.contains(secondary.type(of: types[k])) && shown(types.baseAddress! + k) {
                     let d = types[k]
-                    c.add(d.type)
+                    c.add(secondary.names.type(d.nameID))
                     c.decimal(Int64(d.count))
                     c.word("–")
                     c.empty()
@@ -469,7 +472,7 @@ public final class TableSink: ReportSink {
                 }
                 s.append(first ? "; without vmsd, listed apart: " as StaticString : ", ")
                 first = false
-                Self.appendName(d.pointee.device.idstr, &s)
+                Self.appendName(side.names.idstr(d.pointee.device.idstr), &s)
                 s.append(UInt8(ascii: "#"))
                 s.append(decimal: UInt64(d.pointee.device.instanceID))
                 s.append(UInt8(ascii: " "))
@@ -483,7 +486,7 @@ public final class TableSink: ReportSink {
                 guard !d.pointee.hasVMSD && d.pointee.inDeviceStateTimes else { continue }
                 s.append(first ? "; saved by a handler (\"handler\": true): " as StaticString : ", ")
                 first = false
-                Self.appendName(d.pointee.device.idstr, &s)
+                Self.appendName(side.names.idstr(d.pointee.device.idstr), &s)
                 s.append(UInt8(ascii: "#"))
                 s.append(decimal: UInt64(d.pointee.device.instanceID))
             }

@@ -14,7 +14,7 @@ import Testing
         let recorder = Recorder()
         recorder.beginRun()
         for row in side.devices where row.inDeviceStateTimes {
-            let outcome = try recorder.record(nameBytes: row.device.idstr, instanceID: row.device.instanceID,
+            let outcome = try recorder.record(nameBytes: side.idstr(row), instanceID: row.device.instanceID,
                                               saveTime: row.device.timeUS, kind: row.hasVMSD ? .vmsd : .handler)
             #expect(outcome == .kept)
         }

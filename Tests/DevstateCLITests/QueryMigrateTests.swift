@@ -110,11 +110,11 @@ struct ComparableDevice: Equatable, CustomStringConvertible {
     var vmsd: Bool
     var inDeviceStateTimes: Bool
 
-    init(_ row: DeviceRow) {
-        name = row.name
+    init(_ row: DeviceRow, of side: SideReport) {
+        name = side.name(row)
         instanceID = row.device.instanceID
         section = row.device.section
-        type = row.type
+        type = side.type(row)
         timeUS = row.device.timeUS
         share = row.share
         vmsd = row.hasVMSD
@@ -178,7 +178,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         let qmp = try #require(sink.runs.first)
         for (t, q) in [(trace.source!, qmp.source!), (trace.destination!, qmp.destination!)] {
             #expect(q.side == t.side)
-            #expect(q.devices.map(ComparableDevice.init) == visibleOverQMP(t).map(ComparableDevice.init))
+            #expect(q.devices.map { ComparableDevice($0, of: q) } == visibleOverQMP(t).map { ComparableDevice($0, of: t) })
             #expect(q.devices.count > 30)
             #expect(q.phases == t.phases)
             #expect(q.phases.count == 4 && q.phases.allSatisfy { $0.durationUS != nil })
@@ -315,14 +315,15 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         #expect(sink.runs.first?.source == nil)
         #expect(destination.checkpoints.isEmpty && destination.totalUS == nil)
         #expect(destination.phases.isEmpty)  // no loadvm-completed: no load phase, as from a log
-        #expect(destination.devices.map(\.name) == ["ram", "cpu"])
+        #expect(destination.devices.map(destination.name) == ["ram", "cpu"])
         #expect(destination.devices.map(\.device.section) == [.iterable, .nonIterable])
         #expect(destination.notes.contains { $0.contains("migrated out") })
         // As a source the same reply gives the source's saves, not the loads.
         let (asSource, sourceFacts) = qmpReport([QueryMigrateInput(endpoint: "s", role: .source, reply: reply,
                                                                    schemaMembers: Set(series020))])
         #expect(sourceFacts.map(\.outcome) == [.complete])
-        #expect(asSource.runs.first?.source?.devices.map(\.name) == ["cpu"])
+        let asSourceSide = try #require(asSource.runs.first?.source)
+        #expect(asSourceSide.devices.map(asSourceSide.name) == ["cpu"])
         #expect(asSource.runs.first?.source?.totalUS == 90)
     }
 
@@ -338,7 +339,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         let (sink, facts) = qmpReport([QueryMigrateInput(endpoint: "s", role: .source, reply: reply)])
         #expect(facts[0].outcome == .complete)
         let source = try #require(sink.runs.first?.source)
-        let slirp = try #require(source.devices.first { $0.name == "slirp" })
+        let slirp = try #require(source.devices.first { source.name($0) == "slirp" })
         #expect(!slirp.hasVMSD && slirp.inDeviceStateTimes)
         #expect(source.deviceStateTimesJSON == #"[{"name":"timer","instance-id":0,"save-time":15},{"name":"slirp","instance-id":0,"save-time":19,"handler":true}]"#)
         #expect(source.phases.first { $0.label == "non-iterable" }?.durationUS == 40)

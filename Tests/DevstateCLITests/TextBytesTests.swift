@@ -190,56 +190,63 @@ extension WriterTests {
         #expect(written { layout.table(cells, align: [.left, .right], flexible: 0, indent: 2, into: &$0) } == reference)
     }
 
+    /// A side of the given device lines, as the analyzer makes it.
+    static func side(_ devices: [DeviceTime]) -> SideReport {
+        var log = SideLog(side: .source, file: "t", index: 1, startedAtCheckpoint: true)
+        for d in devices { log.append(d) }
+        log.deviceCount = devices.count
+        return Analyzer().analyze(log)
+    }
+
     @Test func longestIsDevicesByTimeWithoutSortingAll() {
         var mix = Mix(state: 42)
         for _ in 0..<300 {
             let n = mix.below(40)
-            let devices = (0..<n).map { i in
-                DeviceRow(device: DeviceTime(idstr: Array("d\(i)".utf8), instanceID: 0, section: .nonIterable,
-                                             timeUS: UInt64(mix.below(6))),
-                          type: "t", share: nil, hasVMSD: true, inDeviceStateTimes: true)
-            }
+            let side = Self.side((0..<n).map { i in
+                DeviceTime(idstr: Array("d\(i)".utf8), instanceID: 0, section: .nonIterable, timeUS: UInt64(mix.below(6)))
+            })
+            let devices = side.devices
+            #expect(devices.count == n)
             // `SideReport.devicesByTime`'s order.
-            let byTime = devices.enumerated().sorted {
-                $0.element.device.timeUS != $1.element.device.timeUS
-                    ? $0.element.device.timeUS > $1.element.device.timeUS : $0.offset < $1.offset
-            }.map(\.element.name)
+            let byTime = side.devicesByTime.map(side.name)
             let among = (0..<n).filter { _ in mix.below(3) != 0 }
-            let byTimeAmong = byTime.filter { name in among.contains { devices[$0].name == name } }
+            let byTimeAmong = byTime.filter { name in among.contains { side.name(devices[$0]) == name } }
             for top in [0, 1, 2, 3, 10, n - 1, n, n + 1, Int.max] where top >= 0 {
-                #expect(TableSink.longest(devices, among: nil, top: top).map { devices[$0].name } == Array(byTime.prefix(top)))
-                #expect(TableSink.longest(devices, among: among, top: top).map { devices[$0].name }
+                #expect(TableSink.longest(devices, among: nil, top: top).map { side.name(devices[$0]) } == Array(byTime.prefix(top)))
+                #expect(TableSink.longest(devices, among: among, top: top).map { side.name(devices[$0]) }
                         == Array(byTimeAmong.prefix(top)))
             }
         }
     }
 
     /// `DeviceIndex` finds what a `[DeviceKey: Int]` filled in order finds: the last of equal
-    /// keys (idstr, instance and section), nothing for a key not there.
+    /// keys (idstr, instance and section), nothing for a key not there; also for a probe from
+    /// another side, whose names are in another store.
     @Test func deviceIndexFindsWhatADictionaryFinds() {
         var mix = Mix(state: 5)
         for _ in 0..<200 {
             let n = mix.below(40)
-            let devices = (0..<n).map { _ in
-                DeviceRow(device: DeviceTime(idstr: Array("d\(mix.below(6))".utf8) + (mix.below(5) == 0 ? [0xFF] : []),
-                                             instanceID: UInt32(mix.below(2)),
-                                             section: mix.below(2) == 0 ? .iterable : .nonIterable, timeUS: 0),
-                          type: "t", share: nil, hasVMSD: true, inDeviceStateTimes: true)
-            }
+            let side = Self.side((0..<n).map { _ in
+                DeviceTime(idstr: Array("d\(mix.below(6))".utf8) + (mix.below(5) == 0 ? [0xFF] : []),
+                           instanceID: UInt32(mix.below(2)),
+                           section: mix.below(2) == 0 ? .iterable : .nonIterable, timeUS: 0)
+            })
             var dict: [DeviceKey: Int] = [:]
-            for (j, d) in devices.enumerated() { dict[d.key] = j }
-            let index = DeviceIndex(devices)
+            for (j, d) in side.devices.enumerated() { dict[side.key(d)] = j }
+            let index = DeviceIndex(side)
             for probe in 0..<8 {
                 for instance in 0..<3 {
                     for section in [Section.iterable, .nonIterable] {
-                        let d = DeviceTime(idstr: Array("d\(probe)".utf8), instanceID: UInt32(instance), section: section,
-                                           timeUS: 0)
-                        #expect(index.find(d, in: devices)
-                                == dict[DeviceKey(idstr: d.idstr, instanceID: d.instanceID, section: d.section)])
+                        let idstr = Array("d\(probe)".utf8)
+                        let d = DeviceLine<Int32>(idstr: -1, instanceID: UInt32(instance), section: section, timeUS: 0)
+                        let found = idstr.withUnsafeBytes { index.find(d, idstr: $0, in: side) }
+                        #expect(found == dict[DeviceKey(idstr: idstr, instanceID: d.instanceID, section: d.section)])
                     }
                 }
             }
-            for d in devices { #expect(index.find(d.device, in: devices) == dict[d.key]) }
+            for d in side.devices {
+                #expect(index.find(d.device, idstr: side.names.idstr(d.device.idstr), in: side) == dict[side.key(d)])
+            }
         }
     }
 }

@@ -141,9 +141,10 @@ import Testing
                                                       section: .nonIterable, timeUS: UInt64(type % 7), line: i + 2)))
         }
         splitter.finish()
-        let types = Analyzer().analyze(parts[0]).types
+        let report = Analyzer().analyze(parts[0])
+        let types = report.types
         #expect(types.count == typeCount && types.allSatisfy { $0.count == 2 })
         let expected = (0..<typeCount).sorted { a, b in a % 7 != b % 7 ? a % 7 > b % 7 : a < b }.map { "t\($0)" }
-        #expect(types.map(\.type) == expected)
+        #expect(types.map(report.type(of:)) == expected)
     }
 }
