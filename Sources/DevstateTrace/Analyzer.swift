@@ -35,10 +35,20 @@ public final class Analyzer {
         phaseLabels.first { $0.from == from && $0.to == to }?.label ?? "\(from) → \(to)"
     }
 
-    /// Type number → its row in the run's by-type list (`rows`).
-    private let typeSlots = TypeSlots()
+    /// What `finish` reuses from run to run; one per thread that calls it.
+    public final class Finisher: @unchecked Sendable {
+        /// Type number → its row in the run's by-type list (`rows`).
+        let typeSlots = TypeSlots()
+        var sourceCheckpoints = CheckpointNames()
+        var destinationCheckpoints = CheckpointNames()
 
-    public func analyze(_ log: SideLog) -> SideReport { finish(prepare(log)) }
+        public init() {}
+    }
+
+    /// `analyze`'s.
+    private let finisher = Finisher()
+
+    public func analyze(_ log: SideLog) -> SideReport { finish(prepare(log), with: finisher) }
 
     /// A side through the recorder, which goes in log order.
     public struct PreparedSide: Sendable {
@@ -49,8 +59,9 @@ public final class Analyzer {
     }
 
     /// The first half of `analyze`: the recorder's part, in log order. The reading thread does
-    /// it, while the rendering thread does `finish` for earlier runs; each half keeps its own
-    /// state, and each is called from one thread at a time.
+    /// it, while the rendering thread (or, when that one lags behind, the reading thread)
+    /// does `finish` for earlier runs. `prepare` is called from one thread at a time, in log
+    /// order; `finish` from any thread, each with its own `Finisher`.
     public func prepare(_ log: SideLog) -> PreparedSide {
         let vmsd = vmsdFlags(log)
         var recorder = RecorderInfo()
@@ -59,12 +70,12 @@ public final class Analyzer {
     }
 
     /// The second half of `analyze`: phases, shares, rows and types.
-    public func finish(_ side: PreparedSide) -> SideReport {
+    public func finish(_ side: PreparedSide, with finisher: Finisher) -> SideReport {
         let log = side.log, vmsd = side.vmsd, kept = side.kept, recorder = side.recorder
-        let timeline = timeline(log)
+        let timeline = timeline(log, finisher)
         let shares = Self.shares(log, phases: timeline.phases)
         let (rows, types) = Self.rows(log, vmsd: vmsd, kept: kept,
-                                      denominators: shares.denominators, slots: typeSlots)
+                                      denominators: shares.denominators, slots: finisher.typeSlots)
         return SideReport(log: log, names: log.names, devices: rows, phases: timeline.phases,
                           checkpoints: timeline.checkpoints, types: types,
                           recorder: recorder,
@@ -113,8 +124,6 @@ public final class Analyzer {
         }
     }
 
-    private var sourceCheckpoints = CheckpointNames()
-    private var destinationCheckpoints = CheckpointNames()
 
     /// Whether each device has a vmsd (iterable entries count as having one).
     private func vmsdFlags(_ log: SideLog) -> [Bool] {
@@ -208,7 +217,7 @@ public final class Analyzer {
 
     /// Phases between consecutive checkpoints (and the destination's load phase), checkpoint
     /// offsets from the side's origin, and the side's total time.
-    private func timeline(_ log: SideLog) -> Timeline {
+    private func timeline(_ log: SideLog, _ finisher: Finisher) -> Timeline {
         let qmp = log.queryMigrate
         var t = Timeline()
         var loadStart: Int64? = nil
@@ -228,7 +237,7 @@ public final class Analyzer {
             t.origin = log.checkpoints.first(where: { $0.name == "src-downtime-start" })?.timestampUS
         }
         if t.origin == nil { t.origin = log.checkpoints.first?.timestampUS }
-        var names = log.side == .source ? sourceCheckpoints : destinationCheckpoints
+        var names = log.side == .source ? finisher.sourceCheckpoints : finisher.destinationCheckpoints
         for (k, (a, b)) in zip(log.checkpoints, log.checkpoints.dropFirst()).enumerated() {
             t.phases.append(Phase(label: names.phaseLabel(k, a.name, b.name),
                                   from: a.name, to: b.name, durationUS: difference(a.timestampUS, b.timestampUS)))
@@ -238,7 +247,7 @@ public final class Analyzer {
                           timestampUS: qmp == nil ? c.timestampUS : nil,  // QEMU gives offsets only
                           offsetUS: difference(t.origin, c.timestampUS))
         }
-        if log.side == .source { sourceCheckpoints = names } else { destinationCheckpoints = names }
+        if log.side == .source { finisher.sourceCheckpoints = names } else { finisher.destinationCheckpoints = names }
         if log.side == .source {
             t.total = difference(log.checkpoints.first(where: { $0.name == "src-downtime-start" })?.timestampUS,
                                  log.checkpoints.last(where: { $0.name == "src-downtime-end" })?.timestampUS)
@@ -293,57 +302,80 @@ public final class Analyzer {
     /// seen first among equal times).
     private static func rows(_ log: SideLog, vmsd: [Bool], kept: [Bool],
                              denominators: [Double], slots: TypeSlots) -> ([DeviceRow], [TypeRow]) {
-        // Per type in first-seen order: its number, a device of it, device count and time.
-        // Plain numbers, so that adding up and sorting copy nothing counted.
-        var numbers: [Int] = [], firsts: [Int32] = [], counts: [Int] = [], times: [UInt64] = []
-        var total: UInt64 = 0
         let n = log.lines.count
         let names = log.names
-        let rows = [DeviceRow](unsafeUninitializedCapacity: n) { out, made in
-            log.lines.withUnsafeBufferPointer { devices in
-                do {
-                    for i in 0..<n {
-                        let time = devices[i].timeUS
-                        let id = devices[i].idstr
-                        let d = denominators[Shares.index(devices[i].section)]
-                        (out.baseAddress! + i).initialize(to: DeviceRow(
-                            device: devices[i],
-                            share: d > 0 ? Double(time) / d : nil,
-                            hasVMSD: vmsd[i], inDeviceStateTimes: kept[i], plainName: names.plain(id)))
-                        made = i + 1
-                        let number = Int(names.typeNumber(id))
-                        var t = slots.slot(number)
-                        if t < 0 {
-                            t = numbers.count
-                            slots.set(number, t)
-                            numbers.append(number)
-                            firsts.append(id)
-                            counts.append(0)
-                            times.append(0)
+        let iterable = denominators[0], nonIterable = denominators[1]
+        // Per type in first-seen order (at most one per device): its number, a device of it,
+        // its device count and time, in one scratch buffer; plain numbers, so that adding up
+        // and sorting copy nothing counted.
+        return withUnsafeTemporaryAllocation(of: TypeSum.self, capacity: max(n, 1)) { sums in
+            let sums = sums.baseAddress!
+            var typeCount = 0
+            var total: UInt64 = 0
+            let rows = [DeviceRow](unsafeUninitializedCapacity: n) { out, made in
+                log.lines.withUnsafeBufferPointer { devices in
+                    vmsd.withUnsafeBufferPointer { vmsd in
+                        kept.withUnsafeBufferPointer { kept in
+                            for i in 0..<n {
+                                let line = devices[i]
+                                let time = line.timeUS
+                                let entry = names.entry(line.idstr)
+                                let d = line.section == .iterable ? iterable : nonIterable
+                                (out.baseAddress! + i).initialize(to: DeviceRow(
+                                    device: line, share: d > 0 ? Double(time) / d : nil,
+                                    hasVMSD: vmsd[i], inDeviceStateTimes: kept[i], plainName: entry.pointee.plain))
+                                let number = Int(entry.pointee.typeNumber)
+                                var t = slots.slot(number)
+                                if t < 0 {
+                                    t = typeCount
+                                    slots.set(number, t)
+                                    (sums + t).initialize(to: TypeSum(number: number, first: line.idstr, count: 0, time: 0, slot: t))
+                                    typeCount += 1
+                                }
+                                sums[t].count &+= 1
+                                sums[t].time &+= time
+                                total &+= time
+                            }
+                            made = n
                         }
-                        counts[t] += 1
-                        times[t] &+= time
-                        total &+= time
                     }
                 }
             }
+            for t in 0..<typeCount { slots.set(sums[t].number, -1) }
+            // Longest first, first seen first: a total order. Insertion sort: a run has a few
+            // dozen types.
+            if typeCount > 1 {
+                for k in 1..<typeCount {
+                    let x = sums[k]
+                    var j = k
+                    while j > 0, x.time > sums[j - 1].time || (x.time == sums[j - 1].time && x.slot < sums[j - 1].slot) {
+                        sums[j] = sums[j - 1]
+                        j -= 1
+                    }
+                    sums[j] = x
+                }
+            }
+            let types = [TypeRow](unsafeUninitializedCapacity: typeCount) { out, made in
+                for k in 0..<typeCount {
+                    let t = sums[k]
+                    (out.baseAddress! + k).initialize(to: TypeRow(
+                        nameID: t.first, count: t.count, timeUS: t.time,
+                        share: total > 0 ? Double(t.time) / Double(total) : nil, plainType: names.plain(t.first)))
+                }
+                made = typeCount
+            }
+            return (rows, types)
         }
-        for number in numbers { slots.set(number, -1) }
-        // Longest first, first seen first: a total order, so the unstable sort is deterministic.
-        struct Key: Comparable {
-            var time: UInt64
-            var slot: Int
-            static func < (a: Key, b: Key) -> Bool { a.time != b.time ? a.time > b.time : a.slot < b.slot }
-        }
-        var order = [Key]()
-        order.reserveCapacity(numbers.count)
-        for t in numbers.indices { order.append(Key(time: times[t], slot: t)) }
-        order.sort()
-        let types = order.map { k in
-            TypeRow(nameID: firsts[k.slot], count: counts[k.slot], timeUS: k.time,
-                    share: total > 0 ? Double(k.time) / Double(total) : nil, plainType: names.plain(firsts[k.slot]))
-        }
-        return (rows, types)
+    }
+
+    /// A type's devices added up (`rows`).
+    struct TypeSum {
+        var number: Int
+        var first: Int32
+        var count: Int
+        var time: UInt64
+        /// Its place in first-seen order.
+        var slot: Int
     }
 }
 

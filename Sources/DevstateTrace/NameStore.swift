@@ -37,8 +37,9 @@ public final class NameStore: @unchecked Sendable {
 
     private let entryPages: UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>
     private let bytePages: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
-    /// The writer's state: only the analyzer's thread touches it.
-    private var writer = Writer()
+    /// The writer's state: only the thread that adds names touches it, so no exclusivity
+    /// check per access.
+    @exclusivity(unchecked) private var writer = Writer()
 
     struct Writer {
         var count = 0

@@ -59,11 +59,7 @@ public final class ReportPipeline {
     private func rendering(to sink: ReportSink,
                            _ body: () throws(LogReadError) -> [InputSummary]) throws(LogReadError) -> [InputSummary] {
         sink.begin()
-        let analyzer = self.analyzer
-        let renderer = RenderThread { job in
-            sink.run(RunReport(index: job.index, source: job.source.map(analyzer.finish),
-                               destination: job.destination.map(analyzer.finish)))
-        }
+        let renderer = RenderThread(analyzer: analyzer) { report in sink.run(report) }
         self.renderer = renderer
         defer {
             renderer.finish()
