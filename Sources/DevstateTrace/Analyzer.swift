@@ -80,7 +80,7 @@ public final class Analyzer {
                           checkpoints: timeline.checkpoints, types: types,
                           recorder: recorder,
                           originUS: timeline.origin, totalUS: timeline.total,
-                          shareBasis: [.iterable: shares.basis[0], .nonIterable: shares.basis[1]],
+                          shareBasis: ShareBases(iterable: shares.basis.0, nonIterable: shares.basis.1),
                           notes: notes(log, timeline.checkpoints))
     }
 
@@ -265,12 +265,11 @@ public final class Analyzer {
     }
 
     struct Shares {
-        var sums: [UInt64] = [0, 0]
-        var basis: [ShareBasis] = [.sum, .sum]
-        /// What a device's time is divided by, per section (0: no share).
-        var denominators: [Double] = [0, 0]
-
-        static func index(_ section: Section) -> Int { section == .iterable ? 0 : 1 }
+        /// Per section: iterable, non-iterable.
+        var sums: (UInt64, UInt64) = (0, 0)
+        var basis: (ShareBasis, ShareBasis) = (.sum, .sum)
+        /// What a device's time is divided by (0: no share).
+        var denominators: (Double, Double) = (0, 0)
     }
 
     /// What each section's shares are taken over: its phase when the checkpoints time it,
@@ -278,33 +277,35 @@ public final class Analyzer {
     /// phase).
     private static func shares(_ log: SideLog, phases: [Phase]) -> Shares {
         var s = Shares()
-        for device in log.lines { s.sums[Shares.index(device.section)] &+= device.timeUS }
-        for section in Section.allCases {
-            let k = Shares.index(section)
-            let phase: String
-            switch (log.side, section) {
-            case (.source, .iterable): phase = "iterable"
-            case (.source, .nonIterable): phase = "non-iterable"
-            case (.destination, _): phase = "load"
-            }
-            if let d = phases.first(where: { $0.label == phase })?.durationUS, d > 0 {
-                s.basis[k] = .phase
-                s.denominators[k] = Double(d)
-            } else {
-                s.basis[k] = .sum
-                s.denominators[k] = Double(log.side == .destination ? s.sums[0] &+ s.sums[1] : s.sums[k])
+        log.lines.withUnsafeBufferPointer { lines in
+            for line in lines {
+                if line.section == .iterable { s.sums.0 &+= line.timeUS } else { s.sums.1 &+= line.timeUS }
             }
         }
+        func basis(_ phase: String, _ sum: UInt64) -> (ShareBasis, Double) {
+            if let d = phases.first(where: { $0.label == phase })?.durationUS, d > 0 { return (.phase, Double(d)) }
+            return (.sum, Double(sum))
+        }
+        let (a, b): ((ShareBasis, Double), (ShareBasis, Double))
+        if log.side == .source {
+            a = basis("iterable", s.sums.0)
+            b = basis("non-iterable", s.sums.1)
+        } else {
+            a = basis("load", s.sums.0 &+ s.sums.1)
+            b = a
+        }
+        s.basis = (a.0, b.0)
+        s.denominators = (a.1, b.1)
         return s
     }
 
     /// The device rows in log order, and the devices added up by type (longest first, first
     /// seen first among equal times).
     private static func rows(_ log: SideLog, vmsd: [Bool], kept: [Bool],
-                             denominators: [Double], slots: TypeSlots) -> ([DeviceRow], [TypeRow]) {
+                             denominators: (Double, Double), slots: TypeSlots) -> ([DeviceRow], [TypeRow]) {
         let n = log.lines.count
         let names = log.names
-        let iterable = denominators[0], nonIterable = denominators[1]
+        let (iterable, nonIterable) = denominators
         // Per type in first-seen order (at most one per device): its number, a device of it,
         // its device count and time, in one scratch buffer; plain numbers, so that adding up
         // and sorting copy nothing counted.

@@ -61,6 +61,8 @@ public final class BudgetCheck: ReportSink {
         next.run(run)
     }
 
+    public func flush() { next.flush() }
+
     public func end(inputs: [InputSummary]) {
         // A source without a rendered side (stock QEMU, 0.1.0 without checkpoints): judge
         // QEMU's own downtime figure.

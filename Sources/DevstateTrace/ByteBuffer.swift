@@ -246,4 +246,19 @@ public struct TextOut {
     }
 
     func callAsFunction(_ buffer: ByteBuffer) { write(buffer.bytes) }
+
+    /// Runs' text is handed on in pieces of about this size: fewer, larger writes, which the
+    /// CLI's output passes to the system without copying them again.
+    static let batchBytes = 1 << 20
+
+    /// Writes out `buffer` (and empties it) once it holds `batchBytes`.
+    func batch(_ buffer: inout ByteBuffer) {
+        if buffer.count >= Self.batchBytes { flush(&buffer) }
+    }
+
+    /// Writes out what `buffer` holds and empties it.
+    func flush(_ buffer: inout ByteBuffer) {
+        if buffer.count > 0 { write(buffer.bytes) }
+        buffer.removeAll()
+    }
 }

@@ -61,7 +61,6 @@ public final class CSVSink: ReportSink {
 
     public func run(_ run: RunReport) {
         var t = buffer
-        t.removeAll()
         for s in [run.source, run.destination].compactMap({ $0 }) {
             // "RUN,SIDE," starts every row of the side: written once, copied per row.
             var lead = ByteBuffer(capacity: 32)
@@ -131,11 +130,13 @@ public final class CSVSink: ReportSink {
                 t.append(",,,,,,\n" as StaticString)
             }
         }
+        out.batch(&t)
         buffer = t
-        out(buffer)
     }
 
-    public func end(inputs: [InputSummary]) {}
+    public func flush() { out.flush(&buffer) }
+
+    public func end(inputs: [InputSummary]) { out.flush(&buffer) }
 }
 
 extension String {

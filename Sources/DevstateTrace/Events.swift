@@ -1,4 +1,12 @@
 // SPDX-License-Identifier: MIT
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which part of the stop-and-copy a save (or load) belongs to, as QEMU's trace says (`type=`).
 public enum Section: String, Sendable, Equatable, CaseIterable {
     case iterable
@@ -93,6 +101,20 @@ public enum KnownCheckpoints {
         "dst-postcopy-bh-cache-invalidated", "dst-postcopy-bh-vm-started",
     ]
     public static let all: Set<String> = Set(source + destinationPrecopy + destinationPostcopy)
+
+    /// The known name spelled by `bytes`, as the one String every run shares: a literal, so
+    /// neither made nor reference-counted per line.
+    static func interned(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        for (utf8, name) in spellings where utf8.count == bytes.count {
+            if utf8.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+                return name
+            }
+        }
+        return nil
+    }
+
+    private static let spellings: [([UInt8], String)] =
+        (source + destinationPrecopy + destinationPostcopy).map { (Array($0.utf8), $0) }
 }
 
 /// A parsed trace line.

@@ -21,17 +21,19 @@ public final class JSONSink: ReportSink {
 
     public func run(_ run: RunReport) {
         var bytes = buffer
-        bytes.removeAll()
         if count > 0 { bytes.append(UInt8(ascii: ",")) }
         if pretty { bytes.append("\n    " as StaticString) }
         var json = JSONStream(into: bytes, pretty: pretty, indent: 2)
         ReportJSON.write(run, to: &json)
         buffer = json.out
-        out(buffer)
+        out.batch(&buffer)
         count += 1
     }
 
+    public func flush() { out.flush(&buffer) }
+
     public func end(inputs: [InputSummary]) {
+        out.flush(&buffer)
         let inputsValue = JSONValue.array(inputs.map(ReportJSON.input))
         let malformed = inputs.reduce(0) { $0 + $1.stats.malformedLines }
         if pretty {

@@ -112,8 +112,8 @@ public enum LineParser {
             for k in i..<end where p[k] <= 0x20 || p[k] == 0x7f {
                 return .malformed("checkpoint name holds a space or control byte")
             }
-            let name = String(decoding: UnsafeBufferPointer(start: p + i, count: end &- i),
-                              as: UTF8.self)
+            let bytes = UnsafeBufferPointer(start: p + i, count: end &- i)
+            let name = KnownCheckpoints.interned(bytes) ?? String(decoding: bytes, as: UTF8.self)
             return .checkpoint(Checkpoint(name: name, timestampUS: timestamp, line: lineNumber))
         }
         let known = hasPrefix(p, i, end, "save") || hasPrefix(p, i, end, "load")

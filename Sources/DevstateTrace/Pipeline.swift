@@ -65,7 +65,15 @@ public final class ReportPipeline {
             renderer.finish()
             self.renderer = nil
         }
-        let inputs = try body()
+        let inputs: [InputSummary]
+        do {
+            inputs = try body()
+        } catch {
+            // The runs read before the error are written all the same.
+            renderer.finish()
+            sink.flush()
+            throw error
+        }
         renderer.finish()
         sink.end(inputs: inputs)
         return inputs

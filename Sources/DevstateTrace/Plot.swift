@@ -27,6 +27,8 @@ public final class PlotCollector: ReportSink {
     public func begin() { next.begin() }
     public func end(inputs: [InputSummary]) { next.end(inputs: inputs) }
 
+    public func flush() { next.flush() }
+
     public func run(_ run: RunReport) {
         next.run(run)
         guard let primary = run.source ?? run.destination else { return }

@@ -80,6 +80,21 @@ public enum ShareBasis: String, Sendable, Equatable {
     case sum
 }
 
+/// Each section's `ShareBasis` (a plain value: one per side, no dictionary to allocate).
+public struct ShareBases: Sendable, Equatable {
+    public var iterable: ShareBasis
+    public var nonIterable: ShareBasis
+
+    public init(iterable: ShareBasis, nonIterable: ShareBasis) {
+        self.iterable = iterable
+        self.nonIterable = nonIterable
+    }
+
+    public subscript(section: Section) -> ShareBasis {
+        section == .iterable ? iterable : nonIterable
+    }
+}
+
 /// One side of one migration, analysed.
 public struct SideReport: Sendable {
     public var log: SideLog
@@ -98,7 +113,7 @@ public struct SideReport: Sendable {
     /// Source: `src-downtime-start` to `src-downtime-end`; destination: load start to
     /// `*-vm-started`.
     public var totalUS: Int64?
-    public var shareBasis: [Section: ShareBasis]
+    public var shareBasis: ShareBases
     public var notes: [String]
 
     public var side: Side { log.side }

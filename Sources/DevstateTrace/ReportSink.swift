@@ -4,6 +4,13 @@ public protocol ReportSink: AnyObject {
     func begin()
     func run(_ run: RunReport)
     func end(inputs: [InputSummary])
+    /// Writes out what the sink holds back (it may gather several runs' text into one write),
+    /// for a report that stops without `end`: a log that could not be read to its end.
+    func flush()
+}
+
+extension ReportSink {
+    public func flush() {}
 }
 
 /// The output formats of `devstate report` and `devstate query`.

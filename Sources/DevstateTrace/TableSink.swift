@@ -55,7 +55,6 @@ public final class TableSink: ReportSink {
         var t = buffer
         var s = scratch
         var c = cells
-        t.removeAll()
         t.append("── " as StaticString)
         let titleStart = t.count
         t.append("Run " as StaticString)
@@ -86,13 +85,16 @@ public final class TableSink: ReportSink {
         if run.source != nil { footnotes(run.source!, &t, &s) }
         if run.destination != nil { footnotes(run.destination!, &t, &s) }
         t.append(UInt8(ascii: "\n"))
+        out.batch(&t)
         buffer = t
         scratch = s
         cells = c
-        out(t)
     }
 
+    public func flush() { out.flush(&buffer) }
+
     public func end(inputs: [InputSummary]) {
+        out.flush(&buffer)
         out(Self.inputsText(inputs, text))
     }
 

@@ -116,7 +116,7 @@ final class Output {
     deinit { pending.deallocate() }
 
     /// Written in blocks of this size.
-    static let block = 1 << 16
+    static let block = 1 << 20
 
     /// Where the sinks write.
     var text: TextOut { .bytes { [self] in write($0) } }

@@ -63,7 +63,24 @@ import Testing
         var table = ""
         let t = TableSink(width: 100, out: .strings { table += $0 })
         t.run(sink.runs[0])
+        t.flush()
         #expect(table.contains("src-new-thing"))
+    }
+
+    /// The sinks gather runs' text into larger writes; a log that cannot be read still gets
+    /// the runs read before it written.
+    @Test func runsBeforeAnUnreadableLogAreWritten() throws {
+        for make in [{ CSVSink(out: $0) as ReportSink }, { JSONSink(pretty: false, out: $0) }, { TableSink(width: 100, out: $0) }] {
+            var text = ""
+            let sink = make(.strings { text += $0 })
+            #expect(throws: LogReadError.self) {
+                _ = try ReportPipeline().run(groups: [
+                    ReportGroup(source: ReportInput(path: Fixtures.path("q35-source.log"), role: .source), destination: nil),
+                    ReportGroup(source: ReportInput(path: "/nonexistent/devstate.log", role: .source), destination: nil),
+                ], sink: sink)
+            }
+            #expect(text.contains("e1000e"), "\(sink)")
+        }
     }
 
     @Test func overlongLineIsSkippedAndCounted() throws {
