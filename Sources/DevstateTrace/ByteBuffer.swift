@@ -71,14 +71,20 @@ struct ByteBuffer {
         count &+= 1
     }
 
-    /// Short pieces (keys, separators, most names) are copied in two overlapping words instead
-    /// of a call to memcpy.
     @inline(__always)
     mutating func append(_ raw: UnsafeRawBufferPointer) {
         let n = raw.count
         guard let from = raw.baseAddress, n > 0 else { return }
         reserve(n)
-        let to = UnsafeMutableRawPointer(base + count)
+        ByteBuffer.copy(UnsafeMutableRawPointer(base + count), from, n)
+        count &+= n
+    }
+
+    /// Copies `n` bytes (`n` > 0), writing no byte outside them: short pieces (keys,
+    /// separators, most names, table cells) in two overlapping words instead of a call to
+    /// memcpy.
+    @inline(__always)
+    static func copy(_ to: UnsafeMutableRawPointer, _ from: UnsafeRawPointer, _ n: Int) {
         if n > 16 && n <= 64 {
             // Two to four 16-byte pieces, the last ones overlapping.
             let a = from.loadUnaligned(as: SIMD16<UInt8>.self)
@@ -108,7 +114,6 @@ struct ByteBuffer {
         } else {
             to.copyMemory(from: from, byteCount: n)
         }
-        count &+= n
     }
 
     @inline(__always)

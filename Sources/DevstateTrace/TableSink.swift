@@ -326,9 +326,15 @@ public final class TableSink: ReportSink {
             for i in 0..<order.count {
                 let row = devices.baseAddress! + order[i]
                 c.decimal(Int64(i + 1))
-                c.add(names.idstr(row.pointee.device.idstr))
-                c.decimal(UInt64(row.pointee.device.instanceID))
-                c.add(names.type(row.pointee.device.idstr))
+                if row.pointee.plainName {
+                    c.add(plain: names.idstr(row.pointee.device.idstr))
+                    c.decimal(UInt64(row.pointee.device.instanceID))
+                    c.add(plain: names.type(row.pointee.device.idstr))
+                } else {
+                    c.add(names.idstr(row.pointee.device.idstr))
+                    c.decimal(UInt64(row.pointee.device.instanceID))
+                    c.add(names.type(row.pointee.device.idstr))
+                }
                 c.word(row.pointee.device.section == .iterable ? "iter" : "non-iter")
                 c.decimal(row.pointee.device.timeUS)
                 c.percent(row.pointee.share)
@@ -415,7 +421,8 @@ public final class TableSink: ReportSink {
         primary.types.withUnsafeBufferPointer { types in
             for k in 0..<types.count where shown(types.baseAddress! + k) {
                 let row = types.baseAddress! + k
-                c.add(primary.names.type(row.pointee.nameID))
+                let type = primary.names.type(row.pointee.nameID)
+                if row.pointee.plainType { c.add(plain: type) } else { c.add(type) }
                 c.decimal(Int64(row.pointee.count))
                 c.decimal(row.pointee.timeUS)
                 c.percent(row.pointee.share)

@@ -191,6 +191,14 @@ struct CellTable {
         }
     }
 
+    /// Printable ASCII (`DeviceRow.plainName`): one column per byte, nothing to look at.
+    @inline(__always)
+    mutating func add(plain p: UnsafeRawBufferPointer) {
+        let start = text.count
+        text.append(p)
+        push(Cell(start: Int32(start), end: Int32(text.count), columns: Int32(p.count), simple: true))
+    }
+
     mutating func add(_ s: String) {
         var s = s
         s.withUTF8 { add(UnsafeRawBufferPointer($0)) }
@@ -376,11 +384,8 @@ extension TextLayout {
                             let pad = w[c] &- Int(cell.columns)
                             if align[c] == .right { at += pad }
                             let length = Int(cell.end &- cell.start)
-                            let from = cells.text.base + Int(cell.start)
-                            if length <= 16 {
-                                for i in 0..<length { at[i] = from[i] }
-                            } else {
-                                at.update(from: from, count: length)
+                            if length > 0 {
+                                ByteBuffer.copy(UnsafeMutableRawPointer(at), cells.text.base + Int(cell.start), length)
                             }
                             at += length &+ 2
                             if align[c] == .left { at += pad }
