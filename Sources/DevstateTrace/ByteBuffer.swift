@@ -213,9 +213,18 @@ struct ByteBuffer {
     @inline(__always)
     private mutating func appendFixed(_ value: Double, scale: UInt64, digits: Int) {
         guard value.isFinite else { return append("0" as StaticString) }
-        let scaled = (abs(value) * Double(scale)).rounded()
-        guard scaled < 9.0e18 else { return append(String(value)) }
-        let units = UInt64(scaled)
+        let exact = abs(value) * Double(scale)
+        let units: UInt64
+        if exact < 0x1p52 {
+            // `rounded()` (half away from zero) without a call into libm: below 2^52 the
+            // truncation and the remainder are exact.
+            let whole = UInt64(exact)
+            units = exact - Double(whole) >= 0.5 ? whole &+ 1 : whole
+        } else {
+            let scaled = exact.rounded()
+            guard scaled < 9.0e18 else { return append(String(value)) }
+            units = UInt64(scaled)
+        }
         if value < 0 && units > 0 { append(UInt8(ascii: "-")) }
         append(decimal: units / scale)
         guard digits > 0 else { return }

@@ -19,8 +19,14 @@ import Testing
         for v: Int64 in [0, -1, -10, 42, Int64.min, Int64.max] {
             #expect(written { $0.append(decimal: v) } == String(v))
         }
-        let values = [0, 0.5, 0.52631, 0.12345, 0.99995, 0.999949, 1, 123.456, -0.00004, -1.5, 1e-9,
-                      0.000049999, 9.99999, 1e17, 2e18, -3.25, .nan, .infinity]
+        var values = [0, 0.5, 0.52631, 0.12345, 0.99995, 0.999949, 1, 123.456, -0.00004, -1.5, 1e-9,
+                      0.000049999, 9.99999, 1e17, 2e18, -3.25, .nan, .infinity,
+                      // Halves and their neighbours, where rounding half away from zero shows.
+                      0.00005, 0.00015, 0.0005, 0.05, 2.5, 0.125, 0.49999999999999994, 0.5.nextUp,
+                      0.5.nextDown, 4503599627370495.5, 0x1p52, 0x1p52 + 1, 0x1p53 - 1, -0.00005]
+        // Every share with 5 decimals, and times in ms as the table writes them.
+        for k in stride(from: 0, through: 200_000, by: 7) { values.append(Double(k) / 100_000) }
+        for us in stride(from: 0, through: 2_000_000, by: 997) { values.append(Double(us) / 1000) }
         for v in values {
             for digits in [0, 1, 3, 4] {
                 #expect(written { $0.append(fixed: v, digits: digits) } == formatFixed(v, digits: digits),
