@@ -19,8 +19,8 @@ import Darwin
 /// own store alive.
 public final class NameStore: @unchecked Sendable {
     struct Entry {
-        var page: Int32
-        var offset: Int32
+        /// Where the idstr's bytes are (in a page that never moves).
+        var bytes: UnsafePointer<UInt8>
         var length: Int32
         /// The type: the idstr's last non-empty `/` component, as an offset and length in it.
         var typeOffset: Int32
@@ -31,6 +31,7 @@ public final class NameStore: @unchecked Sendable {
     }
 
     static let entriesPerPage = 4096
+    static let entryShift = 12
     static let entryPages = 1024
     static let bytesPerPage = 256 * 1024
     static let bytePages = 4096
@@ -82,25 +83,22 @@ public final class NameStore: @unchecked Sendable {
 
     @inline(__always)
     func entry(_ id: Int32) -> UnsafeMutablePointer<Entry> {
-        let k = Int(id)
-        return entryPages[k / Self.entriesPerPage]! + (k % Self.entriesPerPage)
+        let k = Int(UInt32(bitPattern: id))
+        return entryPages[k &>> Self.entryShift]! + (k & (Self.entriesPerPage - 1))
     }
 
     /// The idstr's bytes; valid while the store lives.
     @inline(__always)
     func idstr(_ id: Int32) -> UnsafeRawBufferPointer {
         let e = entry(id)
-        return UnsafeRawBufferPointer(start: bytePages[Int(e.pointee.page)]! + Int(e.pointee.offset),
-                                      count: Int(e.pointee.length))
+        return UnsafeRawBufferPointer(start: e.pointee.bytes, count: Int(e.pointee.length))
     }
 
     /// The type's bytes; valid while the store lives.
     @inline(__always)
     func type(_ id: Int32) -> UnsafeRawBufferPointer {
         let e = entry(id)
-        return UnsafeRawBufferPointer(
-            start: bytePages[Int(e.pointee.page)]! + Int(e.pointee.offset) + Int(e.pointee.typeOffset),
-            count: Int(e.pointee.typeLength))
+        return UnsafeRawBufferPointer(start: e.pointee.bytes + Int(e.pointee.typeOffset), count: Int(e.pointee.typeLength))
     }
 
     @inline(__always) func typeNumber(_ id: Int32) -> Int32 { entry(id).pointee.typeNumber }
@@ -174,7 +172,7 @@ public final class NameStore: @unchecked Sendable {
             writer.types[typeBytes] = typeNumber
         }
         (entryPages[page]! + Int(id) % Self.entriesPerPage).initialize(to: Entry(
-            page: Int32(writer.bytePage), offset: Int32(writer.bytesUsed), length: Int32(name.count),
+            bytes: UnsafePointer(at), length: Int32(name.count),
             typeOffset: Int32(type.lowerBound), typeLength: Int32(type.count), typeNumber: typeNumber,
             plain: Self.isPlain(stored)))
         writer.bytesUsed += name.count
