@@ -33,7 +33,7 @@ if [[ -n "$markdown" ]]; then
       echo
       echo "\`bench/cli/bench.sh\` on a generated ${size} MB log ($about): the real pc run of"
       echo "Tests/Fixtures/qemu-10.0 repeated with unrelated trace lines between runs, read from the page"
-      echo "cache, each command's standard output drained through a pipe. Throughput as a ratio of"
+      echo "cache, each command's standard output drained through a 1 MiB pipe with splice(2) into /dev/null. Throughput as a ratio of"
       echo "\`grep -c vmstate_downtime\` on the same file in the same script; goal 0.5 for reading, 0.25 for"
       echo "writing every run in every format."
       echo
