@@ -228,6 +228,14 @@ public final class Recorder: @unchecked Sendable {
         return try outcome(status)
     }
 
+    /// The same for bytes in memory: a call that is not generic, so it costs no dispatch
+    /// through `Collection` (the report feeds every device line of a long log through here).
+    @discardableResult
+    public func record(nameBytes: UnsafeBufferPointer<UInt8>, instanceID: UInt32, saveTime: UInt64,
+                       kind: EntryKind = .vmsd) throws(DeviceStateError) -> RecordOutcome {
+        try outcome(record(checkedName: nameBytes, instanceID: instanceID, saveTime: saveTime, flags: kind.flags))
+    }
+
     private func outcome(_ status: Int32) throws(DeviceStateError) -> RecordOutcome {
         switch status {
         case DEVSTATE_OK: return .kept

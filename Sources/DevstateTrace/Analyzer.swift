@@ -8,8 +8,9 @@ public final class Analyzer {
     private let sourceRecorder = Recorder()
     private let destinationRecorder = Recorder()
     /// Per name id of `vmsdNames`: 1 with a vmsd, 0 without, -1 not asked yet. Runs of a
-    /// log share their store, so each name is asked about once.
-    private var vmsdByName: [Int8] = []
+    /// log share their store, so each name is asked about once. Only `prepare`'s thread
+    /// touches it: no exclusivity check per device.
+    @exclusivity(unchecked) private var vmsdByName: [Int8] = []
     private var vmsdNames: NameStore?
 
     public init(knowledge: DeviceKnowledge = DeviceKnowledge()) {
@@ -343,17 +344,38 @@ public final class Analyzer {
                 }
             }
             for t in 0..<typeCount { slots.set(sums[t].number, -1) }
-            // Longest first, first seen first: a total order. Insertion sort: a run has a few
-            // dozen types.
+            // Longest first, first seen first: a total order. Insertion sort (a run has a few
+            // dozen types) of one number per type, its time and place packed, when they fit.
             if typeCount > 1 {
-                for k in 1..<typeCount {
-                    let x = sums[k]
-                    var j = k
-                    while j > 0, x.time > sums[j - 1].time || (x.time == sums[j - 1].time && x.slot < sums[j - 1].slot) {
-                        sums[j] = sums[j - 1]
-                        j -= 1
+                let packable = typeCount < 1 << 16 && (0..<typeCount).allSatisfy { sums[$0].time < 1 << 47 }
+                if packable {
+                    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: typeCount) { keys in
+                        // Ascending keys: longest first, then first seen.
+                        for t in 0..<typeCount { keys[t] = ((1 << 47) - 1 - sums[t].time) << 16 | UInt64(t) }
+                        for k in 1..<typeCount {
+                            let x = keys[k]
+                            var j = k
+                            while j > 0, keys[j - 1] > x {
+                                keys[j] = keys[j - 1]
+                                j -= 1
+                            }
+                            keys[j] = x
+                        }
+                        withUnsafeTemporaryAllocation(of: TypeSum.self, capacity: typeCount) { sorted in
+                            for k in 0..<typeCount { (sorted.baseAddress! + k).initialize(to: sums[Int(keys[k] & 0xFFFF)]) }
+                            sums.update(from: sorted.baseAddress!, count: typeCount)
+                        }
                     }
-                    sums[j] = x
+                } else {
+                    for k in 1..<typeCount {
+                        let x = sums[k]
+                        var j = k
+                        while j > 0, x.time > sums[j - 1].time || (x.time == sums[j - 1].time && x.slot < sums[j - 1].slot) {
+                            sums[j] = sums[j - 1]
+                            j -= 1
+                        }
+                        sums[j] = x
+                    }
                 }
             }
             let types = [TypeRow](unsafeUninitializedCapacity: typeCount) { out, made in
