@@ -267,7 +267,6 @@ public final class Analyzer {
 
     struct Shares {
         /// Per section: iterable, non-iterable.
-        var sums: (UInt64, UInt64) = (0, 0)
         var basis: (ShareBasis, ShareBasis) = (.sum, .sum)
         /// What a device's time is divided by (0: no share).
         var denominators: (Double, Double) = (0, 0)
@@ -277,10 +276,10 @@ public final class Analyzer {
     /// else the summed device time (both sections together on the destination, like its load
     /// phase).
     private static func shares(_ log: SideLog, phases: [Phase]) -> Shares {
-        var s = Shares()
+        var sums: (iterable: UInt64, nonIterable: UInt64) = (0, 0)
         log.lines.withUnsafeBufferPointer { lines in
             for line in lines {
-                if line.section == .iterable { s.sums.0 &+= line.timeUS } else { s.sums.1 &+= line.timeUS }
+                if line.section == .iterable { sums.iterable &+= line.timeUS } else { sums.nonIterable &+= line.timeUS }
             }
         }
         func basis(_ phase: String, _ sum: UInt64) -> (ShareBasis, Double) {
@@ -289,15 +288,13 @@ public final class Analyzer {
         }
         let (a, b): ((ShareBasis, Double), (ShareBasis, Double))
         if log.side == .source {
-            a = basis("iterable", s.sums.0)
-            b = basis("non-iterable", s.sums.1)
+            a = basis("iterable", sums.iterable)
+            b = basis("non-iterable", sums.nonIterable)
         } else {
-            a = basis("load", s.sums.0 &+ s.sums.1)
+            a = basis("load", sums.iterable &+ sums.nonIterable)
             b = a
         }
-        s.basis = (a.0, b.0)
-        s.denominators = (a.1, b.1)
-        return s
+        return Shares(basis: (a.0, b.0), denominators: (a.1, b.1))
     }
 
     /// The device rows in log order, and the devices added up by type (longest first, first

@@ -31,7 +31,6 @@ public final class NameStore: @unchecked Sendable {
     }
 
     static let entriesPerPage = 4096
-    static let entryShift = 12
     static let entryPages = 1024
     static let bytesPerPage = 256 * 1024
     static let bytePages = 4096
@@ -71,20 +70,16 @@ public final class NameStore: @unchecked Sendable {
         bytePages.deallocate()
     }
 
-    /// Names stored so far (the analyzer's thread only).
+    /// Names stored so far (the adding thread only).
     var count: Int { writer.count }
-
-    /// Whether another `needed` names fit.
-    func hasRoom(for needed: Int) -> Bool {
-        writer.count + needed <= Self.entriesPerPage * Self.entryPages
-    }
 
     // MARK: Reading (any thread, for ids it was handed)
 
     @inline(__always)
     func entry(_ id: Int32) -> UnsafeMutablePointer<Entry> {
+        // Ids are not negative and the page size is a power of two: a shift and a mask.
         let k = Int(UInt32(bitPattern: id))
-        return entryPages[k &>> Self.entryShift]! + (k & (Self.entriesPerPage - 1))
+        return entryPages[k / Self.entriesPerPage]! + (k & (Self.entriesPerPage - 1))
     }
 
     /// The idstr's bytes; valid while the store lives.
@@ -171,7 +166,7 @@ public final class NameStore: @unchecked Sendable {
             typeNumber = Int32(writer.types.count)
             writer.types[typeBytes] = typeNumber
         }
-        (entryPages[page]! + Int(id) % Self.entriesPerPage).initialize(to: Entry(
+        entry(id).initialize(to: Entry(
             bytes: UnsafePointer(at), length: Int32(name.count),
             typeOffset: Int32(type.lowerBound), typeLength: Int32(type.count), typeNumber: typeNumber,
             plain: Self.isPlain(stored)))

@@ -55,8 +55,6 @@ final class RenderThread: @unchecked Sendable {
     private var batchDevices = 0
     private var next = 0
     private var finished = false
-    /// Batches the reading thread finished itself (for the tests).
-    private(set) var finishedHere = 0
 
     /// Starts the thread, which finishes the analysis of each job where needed and hands the
     /// run to `render`, in order.
@@ -111,7 +109,6 @@ final class RenderThread: @unchecked Sendable {
         // slower one, so this thread finishes this batch's analysis rather than wait for a slot.
         if waiting.value.load(ordering: .relaxed) >= 2 {
             for i in batch.indices { batch[i].report = batch[i].finished(analyzer, finisher) }
-            finishedHere += 1
         }
         free.wait()
         let slot = slots[next]
