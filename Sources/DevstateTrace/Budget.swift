@@ -63,6 +63,8 @@ public final class BudgetCheck: ReportSink {
 
     public func flush() { next.flush() }
 
+    public var writesEveryRun: Bool { next.writesEveryRun }
+
     public func end(inputs: [InputSummary]) {
         // A source without a rendered side (stock QEMU, 0.1.0 without checkpoints): judge
         // QEMU's own downtime figure.

@@ -164,14 +164,35 @@ struct ByteBuffer {
         8081828384858687888990919293949596979899
         """
 
+    /// 10^k for k in 0...19, for counting digits.
+    private static let powersOfTen: [UInt64] = {
+        var p: [UInt64] = [1]
+        for _ in 1...19 { p.append(p[p.count - 1] &* 10) }
+        return p
+    }()
+
+    /// Digits of `value` (at least 10): from its bit length (log10 2 ≈ 1233 / 4096), then one
+    /// compare.
+    @inline(__always)
+    private static func digitCount(_ value: UInt64) -> Int {
+        let t = ((64 &- value.leadingZeroBitCount) &* 1233) >> 12
+        return Self.powersOfTen.withUnsafeBufferPointer { value >= $0[t] ? t &+ 1 : t }
+    }
+
     /// Two digits at a time, from the end (20 digits at most).
     private mutating func appendDigits(_ value: UInt64) {
         reserve(20)
-        var digits = 1
-        var limit: UInt64 = 10
-        while digits < 20, value >= limit { digits &+= 1; limit = limit &* 10 }
+        let digits = Self.digitCount(value)
+        writePairs(value, end: count &+ digits)
+        count &+= digits
+    }
+
+    /// The digits of `value` ending at `end`, two at a time; the caller has the room, and
+    /// `value` has as many digits as the room holds (or fewer, leading zeros not written).
+    @inline(__always)
+    private func writePairs(_ value: UInt64, end: Int) {
         var v = value
-        var i = count &+ digits
+        var i = end
         let pairs = UnsafeRawPointer(Self.pairs.utf8Start)
         while v >= 10 {
             let pair = Int(truncatingIfNeeded: v % 100)
@@ -180,8 +201,7 @@ struct ByteBuffer {
             UnsafeMutableRawPointer(base + i).storeBytes(of: pairs.loadUnaligned(fromByteOffset: 2 &* pair, as: UInt16.self),
                                                          as: UInt16.self)
         }
-        if i > count { base[count] = UInt8(truncatingIfNeeded: v) &+ 48 }
-        count &+= digits
+        if v > 0 || i == end { base[i &- 1] = UInt8(truncatingIfNeeded: v) &+ 48 }
     }
 
     mutating func append(decimal value: Int64) {
@@ -196,18 +216,26 @@ struct ByteBuffer {
     mutating func append(decimal value: Int) { append(decimal: Int64(value)) }
 
     /// `value` with exactly `digits` decimals, as `formatFixed` writes it.
+    @inline(__always)
     mutating func append(fixed value: Double, digits: Int) {
-        // The report's shares and times have 1, 3 or 4 decimals: constant scales, so that the
-        // divisions compile to multiplications.
+        // The report's shares and times have 1, 3 or 4 decimals: inlined with a constant
+        // scale, the divisions compile to multiplications.
         switch digits {
-        case 1: appendFixed(value, scale: 10, digits: 1)
-        case 3: appendFixed(value, scale: 1000, digits: 3)
-        case 4: appendFixed(value, scale: 10000, digits: 4)
-        default:
-            var scale: UInt64 = 1
-            for _ in 0..<digits { scale = scale &* 10 }
-            appendFixed(value, scale: scale, digits: digits)
+        case 1: appendFixed1(value)
+        case 3: appendFixed3(value)
+        case 4: appendFixed4(value)
+        default: appendFixed(anyDigits: value, digits)
         }
+    }
+
+    private mutating func appendFixed1(_ value: Double) { appendFixed(value, scale: 10, digits: 1) }
+    private mutating func appendFixed3(_ value: Double) { appendFixed(value, scale: 1000, digits: 3) }
+    private mutating func appendFixed4(_ value: Double) { appendFixed(value, scale: 10000, digits: 4) }
+
+    private mutating func appendFixed(anyDigits value: Double, _ digits: Int) {
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale = scale &* 10 }
+        appendFixed(value, scale: scale, digits: digits)
     }
 
     @inline(__always)
@@ -230,14 +258,11 @@ struct ByteBuffer {
         guard digits > 0 else { return }
         reserve(digits &+ 1)
         base[count] = UInt8(ascii: ".")
-        var fraction = units % scale
-        var i = count &+ 1 &+ digits
-        for _ in 0..<digits {
-            i &-= 1
-            base[i] = UInt8(truncatingIfNeeded: fraction % 10) &+ 48
-            fraction /= 10
-        }
-        count &+= digits &+ 1
+        // The fraction with its leading zeros: zeros first, then its digits over them.
+        let end = count &+ 1 &+ digits
+        (base + (count &+ 1)).update(repeating: UInt8(ascii: "0"), count: digits)
+        writePairs(units % scale, end: end)
+        count = end
     }
 }
 

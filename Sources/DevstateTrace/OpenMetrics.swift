@@ -30,6 +30,8 @@ public final class OpenMetricsSink: ReportSink {
 
     public func begin() {}
 
+    public var writesEveryRun: Bool { false }
+
     public func run(_ run: RunReport) {
         let vm = vmName(run)
         if let i = kept.firstIndex(where: { $0.vm == vm }) {

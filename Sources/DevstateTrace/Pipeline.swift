@@ -35,6 +35,11 @@ public final class ReportPipeline {
     public var onlyRun: Int?
     public private(set) var runCount = 0
     public private(set) var rendered = 0
+    /// Processors this process may run on (`ReportPipeline.readerThreads`).
+    public var cores = onlineCores()
+    /// Whether the rendering thread has work for every run: the sink writes every run and
+    /// no `onlyRun` was asked for.
+    private var rendersEveryRun = false
 
     public init(analyzer: Analyzer = Analyzer(), reader: LogReader = LogReader(), onlyRun: Int? = nil) {
         self.analyzer = analyzer
@@ -59,6 +64,7 @@ public final class ReportPipeline {
     private func rendering(to sink: ReportSink,
                            _ body: () throws(LogReadError) -> [InputSummary]) throws(LogReadError) -> [InputSummary] {
         sink.begin()
+        rendersEveryRun = onlyRun == nil && sink.writesEveryRun
         let renderer = RenderThread(analyzer: analyzer) { report in sink.run(report) }
         self.renderer = renderer
         defer {
@@ -80,6 +86,22 @@ public final class ReportPipeline {
     }
 
     private var renderer: RenderThread?
+
+    /// How many threads read a log (`LogReader.threads`, at most the reader's own). A reading
+    /// thread of its own, which finds the trace lines while this thread parses them, pays off
+    /// when it has a core to itself. While every run is rendered the rendering thread keeps a
+    /// core busy, so on two cores a third thread only takes turns with the other two: the
+    /// lines are then found where they are parsed (on 2 cores and a 200 MB log, JSON of every
+    /// run took 15 % less time that way, `--run 1` 40 % more).
+    static func readerThreads(cores: Int, rendersEveryRun: Bool) -> Int {
+        rendersEveryRun && cores < 3 ? 1 : 2
+    }
+
+    private var logReader: LogReader {
+        var r = reader
+        r.threads = min(r.threads, Self.readerThreads(cores: cores, rendersEveryRun: rendersEveryRun))
+        return r
+    }
 
     /// A libvirt per-VM log (`LibvirtLogReader`): split by QEMU process, each save paired with
     /// the restore that loaded it where the log shows one, each pair rendered as a source and
@@ -134,7 +156,7 @@ public final class ReportPipeline {
                     others.append(part)
                 }
             }
-            summary.stats = try reader.read(path: d.path, name: d.name, into: splitter)
+            summary.stats = try logReader.read(path: d.path, name: d.name, into: splitter)
             splitter.finish()
             destinationSummary = summary
             for part in others { emit(part) }
@@ -158,7 +180,7 @@ public final class ReportPipeline {
             let base = runCount
             splitter.keep = { ordinal in base + ordinal == onlyRun }
         }
-        summary.stats = try reader.read(path: s.path, name: s.name, into: splitter)
+        summary.stats = try logReader.read(path: s.path, name: s.name, into: splitter)
         splitter.finish()
         if let last = held, last.side == .source {
             emit(source: last, destination: pairWith)

@@ -29,6 +29,8 @@ public final class PlotCollector: ReportSink {
 
     public func flush() { next.flush() }
 
+    public var writesEveryRun: Bool { next.writesEveryRun }
+
     public func run(_ run: RunReport) {
         next.run(run)
         guard let primary = run.source ?? run.destination else { return }

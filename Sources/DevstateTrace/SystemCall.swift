@@ -38,3 +38,8 @@ package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Syste
         done += try systemCall("write") { write(fd, base + done, bytes.count - done) }
     }
 }
+
+/// The online processors (at least 1).
+func onlineCores() -> Int {
+    max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+}

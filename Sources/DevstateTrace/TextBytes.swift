@@ -237,19 +237,7 @@ struct CellTable {
 extension ByteBuffer {
     /// `percent(share)`: `append(fixed: share * 100, digits: 1)` and "%".
     mutating func append(percent share: Double) {
-        let value = share * 100
-        guard value.isFinite else { return append("0%" as StaticString) }
-        let scaled = (abs(value) * 10).rounded()
-        guard scaled < 9.0e18 else {
-            append(fixed: value, digits: 1)
-            return append(UInt8(ascii: "%"))
-        }
-        let units = UInt64(scaled)
-        if value < 0 && units > 0 { append(UInt8(ascii: "-")) }
-        append(decimal: units / 10)
-        reserve(3)
-        append(UInt8(ascii: "."))
-        append(UInt8(truncatingIfNeeded: units % 10) &+ 48)
+        append(fixed: share * 100, digits: 1)
         append(UInt8(ascii: "%"))
     }
 }
