@@ -179,6 +179,10 @@ struct ByteBuffer {
         return Self.powersOfTen.withUnsafeBufferPointer { value >= $0[t] ? t &+ 1 : t }
     }
 
+    /// Digits of `value` in decimal.
+    @inline(__always)
+    static func digits(_ value: UInt64) -> Int { value < 10 ? 1 : digitCount(value) }
+
     /// Two digits at a time, from the end (20 digits at most).
     private mutating func appendDigits(_ value: UInt64) {
         reserve(20)
@@ -187,21 +191,26 @@ struct ByteBuffer {
         count &+= digits
     }
 
-    /// The digits of `value` ending at `end`, two at a time; the caller has the room, and
-    /// `value` has as many digits as the room holds (or fewer, leading zeros not written).
+    /// The digits of `value` ending at `end`, two at a time; the caller has the room.
     @inline(__always)
     private func writePairs(_ value: UInt64, end: Int) {
+        Self.writeDigits(value, endingAt: base + end)
+    }
+
+    /// The digits of `value` in the bytes before `end` (as many as it has; "0" for 0).
+    @inline(__always)
+    static func writeDigits(_ value: UInt64, endingAt end: UnsafeMutablePointer<UInt8>) {
         var v = value
-        var i = end
+        var at = end
         let pairs = UnsafeRawPointer(Self.pairs.utf8Start)
         while v >= 10 {
             let pair = Int(truncatingIfNeeded: v % 100)
             v /= 100
-            i &-= 2
-            UnsafeMutableRawPointer(base + i).storeBytes(of: pairs.loadUnaligned(fromByteOffset: 2 &* pair, as: UInt16.self),
-                                                         as: UInt16.self)
+            at -= 2
+            UnsafeMutableRawPointer(at).storeBytes(of: pairs.loadUnaligned(fromByteOffset: 2 &* pair, as: UInt16.self),
+                                                   as: UInt16.self)
         }
-        if v > 0 || i == end { base[i &- 1] = UInt8(truncatingIfNeeded: v) &+ 48 }
+        if v > 0 || at == end { (at - 1).pointee = UInt8(truncatingIfNeeded: v) &+ 48 }
     }
 
     mutating func append(decimal value: Int64) {

@@ -16,6 +16,9 @@ public final class TableSink: ReportSink {
     let out: TextOut
     let text: TextLayout
     let detail: TableDetail
+    /// False sends every table through `CellTable` (tests compare it with the direct tables,
+    /// `TableSink+Direct.swift`).
+    @_spi(Testing) public var directTables = true
     private var buffer = ByteBuffer()
     private var scratch = ByteBuffer(capacity: 1024)
     private var cells = CellTable()
@@ -309,6 +312,36 @@ public final class TableSink: ReportSink {
         case .concise(let n): top = n
         }
         let source = primary.side == .source
+        let order = Self.longest(primary.devices, among: nil, top: top)
+        var more = max(0, primary.devices.count - top)
+        s.removeAll()
+        s.append(source ? "Devices by source save time (% = share of its phase: " as StaticString
+                        : "Devices by destination load time (% = share of its phase: ")
+        s.append(basisText(primary))
+        s.append(UInt8(ascii: ")"))
+        text.wrap(bytes: s.bytes, into: &t)
+        if secondary != nil || !directTables || !directDeviceTable(primary, order: order, into: &t) {
+            more += deviceCells(primary, secondary, order: order, top: top, &c)
+            text.table(c, align: Self.deviceAlign, flexible: 1, indent: 2, droppable: [3, 7, 2], into: &t)
+        }
+        if more > 0 {
+            s.removeAll()
+            s.append(decimal: more)
+            s.append(more == 1 ? " more device (--all)" as StaticString : " more devices (--all)")
+            text.wrap(bytes: s.bytes, indent: 2, into: &t)
+        }
+        let handler = primary.devices.withUnsafeBufferPointer { devices in
+            devices.contains { !$0.hasVMSD && $0.inDeviceStateTimes }
+        }
+        t.append(handler ? handlerLegend : legend)
+        t.append(UInt8(ascii: "\n"))
+    }
+
+    /// The device table's cells for `deviceTable`'s general path; returns how many of the
+    /// destination's own devices are left out.
+    private func deviceCells(_ primary: SideReport, _ secondary: SideReport?, order: [Int], top: Int,
+                             _ c: inout CellTable) -> Int {
+        let source = primary.side == .source
         c.reset(width: secondary != nil ? 10 : 8)
         c.word("#")
         c.word("device")
@@ -322,7 +355,6 @@ public final class TableSink: ReportSink {
             c.word("dst µs")
             c.word("dst %")
         }
-        let order = Self.longest(primary.devices, among: nil, top: top)
         // Not `if let secondary` in the loops: each binding copies the whole side.
         let hasSecondary = secondary != nil
         let dstDevices = secondary?.devices ?? []
@@ -357,7 +389,7 @@ public final class TableSink: ReportSink {
             }
         }
         // The destination's devices that the source does not have, after the source's.
-        var more = max(0, primary.devices.count - top)
+        var more = 0
         if hasSecondary {
             let seen = DeviceIndex(primary)
             let dstNames = secondary!.names
@@ -381,24 +413,7 @@ public final class TableSink: ReportSink {
                 c.percent(d.share)
             }
         }
-        s.removeAll()
-        s.append(source ? "Devices by source save time (% = share of its phase: " as StaticString
-                        : "Devices by destination load time (% = share of its phase: ")
-        s.append(basisText(primary))
-        s.append(UInt8(ascii: ")"))
-        text.wrap(bytes: s.bytes, into: &t)
-        text.table(c, align: Self.deviceAlign, flexible: 1, indent: 2, droppable: [3, 7, 2], into: &t)
-        if more > 0 {
-            s.removeAll()
-            s.append(decimal: more)
-            s.append(more == 1 ? " more device (--all)" as StaticString : " more devices (--all)")
-            text.wrap(bytes: s.bytes, indent: 2, into: &t)
-        }
-        let handler = primary.devices.withUnsafeBufferPointer { devices in
-            devices.contains { !$0.hasVMSD && $0.inDeviceStateTimes }
-        }
-        t.append(handler ? handlerLegend : legend)
-        t.append(UInt8(ascii: "\n"))
+        return more
     }
 
     func typeTable(_ primary: SideReport, _ secondary: SideReport?, _ t: inout ByteBuffer, _ c: inout CellTable) {
@@ -413,6 +428,16 @@ public final class TableSink: ReportSink {
             if full || row.pointee.count > 1 { return true }
             guard hasSecondary, let j = dst[primary.type(of: row.pointee)] else { return false }
             return dstTypes[j].count > 1
+        }
+        if !hasSecondary && directTables {
+            let rows = primary.types.withUnsafeBufferPointer { types in
+                types.indices.filter { shown(types.baseAddress! + $0) }
+            }
+            guard !rows.isEmpty else { return }
+            if directTypeTable(primary, shown: rows, heading: typeHeading, into: &t) {
+                t.append(UInt8(ascii: "\n"))
+                return
+            }
         }
         let source = primary.side == .source
         c.reset(width: secondary != nil ? 6 : 4)
