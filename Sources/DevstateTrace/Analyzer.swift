@@ -221,6 +221,8 @@ public final class Analyzer {
     private func timeline(_ log: SideLog, _ finisher: Finisher) -> Timeline {
         let qmp = log.queryMigrate
         var t = Timeline()
+        // One allocation, not one per doubling: a phase between each two checkpoints (and a load).
+        t.phases.reserveCapacity(log.checkpoints.count + 1)
         var loadStart: Int64? = nil
         if log.side == .destination {
             if let start = qmp?.originUS {

@@ -91,9 +91,12 @@ func readChunks<S: ChunkSink>(fd: Int32, path: String, capacity: Int, maxLineLen
         while back > start, buffer[back &- 1] != 10 { back &-= 1 }
         if back > start {
             lastNL = back
-            scanLines(UnsafePointer(buffer), from: start, to: lastNL, lines: &counts.lines,
+            // A constant for the closure: `buffer` itself is captured by `next`, and reading it
+            // from here would be an exclusivity check per line.
+            let chunk = buffer
+            scanLines(UnsafePointer(chunk), from: start, to: lastNL, lines: &counts.lines,
                       readStamps: S.readsStamps, maxLineLength: maxLineLength) {
-                sink.item($0, in: buffer)
+                sink.item($0, in: chunk)
             }
         }
         let rest = filled &- lastNL

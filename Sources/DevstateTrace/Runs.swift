@@ -127,6 +127,8 @@ struct SplitSide {
         guard !isOpen else { return }
         opened += 1
         log = SideLog(side: log.side, file: log.file, index: opened, startedAtCheckpoint: atCheckpoint)
+        // A run has a handful of checkpoints: one allocation, not one per doubling.
+        log.checkpoints.reserveCapacity(8)
         isOpen = true
     }
 
