@@ -44,8 +44,16 @@ struct ByteBuffer {
 
     mutating func append(spaces n: Int) {
         guard n > 0 else { return }
-        reserve(n)
-        (base + count).initialize(repeating: UInt8(ascii: " "), count: n)
+        // Sixteen at a time, the last store past the end (room reserved): lines of a table are
+        // laid out on spaces, so this runs once per line.
+        reserve(n &+ 16)
+        let spaces = SIMD16<UInt8>(repeating: UInt8(ascii: " "))
+        let at = UnsafeMutableRawPointer(base + count)
+        var i = 0
+        while i < n {
+            at.storeBytes(of: spaces, toByteOffset: i, as: SIMD16<UInt8>.self)
+            i &+= 16
+        }
         count &+= n
     }
 
@@ -164,12 +172,13 @@ struct ByteBuffer {
         8081828384858687888990919293949596979899
         """
 
-    /// 10^k for k in 0...19, for counting digits.
-    private static let powersOfTen: [UInt64] = {
-        var p: [UInt64] = [1]
-        for _ in 1...19 { p.append(p[p.count - 1] &* 10) }
-        return p
-    }()
+    /// 10^k for k in 0...19, for counting digits (a literal: no lazy initialization).
+    private static let powersOfTen: [UInt64] = [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
+        10_000_000_000, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000,
+        1_000_000_000_000_000, 10_000_000_000_000_000, 100_000_000_000_000_000,
+        1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
+    ]
 
     /// Digits of `value` (at least 10): from its bit length (log10 2 ≈ 1233 / 4096), then one
     /// compare.

@@ -102,26 +102,27 @@ extension TableSink {
     func directDeviceTable(_ side: SideReport, order: [Int], into t: inout ByteBuffer) -> Bool {
         let source = side.side == .source
         let names = side.names
-        var w = [1, 6, 4, 4, 7, 6, 5, 5]
+        // The widest cell of each column, headers included (locals: no array write per cell).
+        var name = 6, inst = 4, type = 4, section = 7, time = 6, share = 5, flag = 5
         let fits = side.devices.withUnsafeBufferPointer { devices -> Bool in
-            w[0] = max(w[0], ByteBuffer.digits(UInt64(order.count)))
             for i in order {
                 let row = devices.baseAddress! + i
                 guard row.pointee.plainName else { return false }
                 let id = row.pointee.device.idstr
-                w[1] = max(w[1], names.idstr(id).count)
-                w[2] = max(w[2], ByteBuffer.digits(UInt64(row.pointee.device.instanceID)))
-                w[3] = max(w[3], names.type(id).count)
-                if row.pointee.device.section == .nonIterable { w[4] = 8 }
-                w[5] = max(w[5], ByteBuffer.digits(row.pointee.device.timeUS))
-                if let share = row.pointee.share {
-                    guard let units = Self.permille(share) else { return false }
-                    w[6] = max(w[6], Self.percentColumns(units))
+                name = max(name, names.idstr(id).count)
+                inst = max(inst, ByteBuffer.digits(UInt64(row.pointee.device.instanceID)))
+                type = max(type, names.type(id).count)
+                if row.pointee.device.section == .nonIterable { section = 8 }
+                time = max(time, ByteBuffer.digits(row.pointee.device.timeUS))
+                if let value = row.pointee.share {
+                    guard let units = Self.permille(value) else { return false }
+                    share = max(share, Self.percentColumns(units))
                 }
-                w[7] = max(w[7], Self.flag(row).utf8CodeUnitCount)
+                flag = max(flag, Self.flag(row).utf8CodeUnitCount)
             }
             return true
         }
+        let w = [max(1, ByteBuffer.digits(UInt64(order.count))), name, inst, type, section, time, share, flag]
         guard fits, let columns = FittedColumns(w, flexible: 1, indent: 2, total: text.width) else { return false }
         Self.header(["#", "device", "inst", "type", "section", source ? "src µs" : "dst µs",
                      source ? "src %" : "dst %", "d-s-t"], columns, align: Self.deviceAlign, indent: 2, into: &t)
@@ -151,21 +152,22 @@ extension TableSink {
     /// (nothing written) as `directDeviceTable`.
     func directTypeTable(_ side: SideReport, shown: [Int], heading: [UInt8], into t: inout ByteBuffer) -> Bool {
         let names = side.names
-        var w = [4, 5, 6, 5]
+        var type = 4, count = 5, time = 6, share = 5
         let fits = side.types.withUnsafeBufferPointer { types -> Bool in
             for k in shown {
                 let row = types.baseAddress! + k
                 guard row.pointee.plainType else { return false }
-                w[0] = max(w[0], names.type(row.pointee.nameID).count)
-                w[1] = max(w[1], ByteBuffer.digits(UInt64(row.pointee.count)))
-                w[2] = max(w[2], ByteBuffer.digits(row.pointee.timeUS))
-                if let share = row.pointee.share {
-                    guard let units = Self.permille(share) else { return false }
-                    w[3] = max(w[3], Self.percentColumns(units))
+                type = max(type, names.type(row.pointee.nameID).count)
+                count = max(count, ByteBuffer.digits(UInt64(row.pointee.count)))
+                time = max(time, ByteBuffer.digits(row.pointee.timeUS))
+                if let value = row.pointee.share {
+                    guard let units = Self.permille(value) else { return false }
+                    share = max(share, Self.percentColumns(units))
                 }
             }
             return true
         }
+        let w = [type, count, time, share]
         guard fits, let columns = FittedColumns(w, flexible: 0, indent: 2, total: text.width) else { return false }
         let source = side.side == .source
         t.append(heading)
