@@ -79,6 +79,22 @@ import Testing
         }
     }
 
+    /// Each way a device line can be cut or garbled has its own reason in the report.
+    @Test(arguments: [
+        ("vmstate_downtime_save typ=iterable idstr=cpu instance_id=0 downtime=3", "missing type="),
+        ("vmstate_downtime_save type=neither idstr=cpu instance_id=0 downtime=3", "type is neither iterable nor non-iterable"),
+        ("vmstate_downtime_save type=non-iterable name=cpu instance_id=0 downtime=3", "missing idstr="),
+        ("vmstate_downtime_save type=iterable  idstr=cpu instance_id=0 downtime=3", "missing idstr="),
+        ("vmstate_downtime_load type=iterable idstr=", "missing downtime= (truncated?)"),
+        ("vmstate_downtime_save type=non-iterable idstr=c\u{0}pu instance_id=0 downtime=3", "idstr holds a NUL byte"),
+        ("vmstate_downtime_save type=non-iterable idstr=0123456789\u{0} instance_id=0 downtime=3", "idstr holds a NUL byte"),
+        ("vmstate_downtime_save type=non-iterable idstr= instance_id=0 downtime=3", "empty idstr"),
+        ("vmstate_downtime_save type=non-iterable idstr=cpu instance_id=x downtime=3", "instance_id is not a number"),
+    ])
+    func malformedReasons(_ line: String, _ reason: String) {
+        #expect(LineParser.parse(line) == .malformed(reason))
+    }
+
     @Test func unrelatedLines() {
         #expect(LineParser.parse("1234@1.2:migrate_set_state new state active") == .unrelated)
         #expect(LineParser.parse("") == .unrelated)
