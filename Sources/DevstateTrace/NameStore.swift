@@ -196,8 +196,22 @@ public final class NameStore: @unchecked Sendable {
     @inline(__always)
     private func equals(_ id: Int32, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let stored = idstr(id)
-        guard stored.count == name.count else { return false }
-        return name.count == 0 || memcmp(stored.baseAddress!, name.baseAddress!, name.count) == 0
+        let n = name.count
+        guard stored.count == n else { return false }
+        guard n > 0 else { return true }
+        let a = stored.baseAddress!, b = UnsafeRawPointer(name.baseAddress!)
+        // Most names are short: two overlapping words, no call.
+        if n >= 8 && n <= 16 {
+            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                    == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        }
+        if n >= 4 && n < 8 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+                    == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+        }
+        return memcmp(a, b, n) == 0
     }
 
     /// FNV-1a.
