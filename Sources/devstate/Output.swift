@@ -115,8 +115,8 @@ final class Output {
 
     deinit { pending.deallocate() }
 
-    /// Written in blocks of this size.
-    static let block = 1 << 20
+    /// Written in blocks of this size (`TextOut.batchBytes`: a sink's piece goes out as it is).
+    static let block = 1 << 18
 
     /// Where the sinks write.
     var text: TextOut { .bytes { [self] in write($0) } }
