@@ -89,7 +89,14 @@ public final class QMPClient {
         } catch {
             throw QMPError("cannot connect to \(socketPath): \(error.message)")
         }
-        let hello = try readMessage()
+        // The greeting comes first, but a QEMU still starting up has been seen to send an
+        // event (RESUME) ahead of it.
+        var hello = try readMessage()
+        var skipped = 0
+        while hello["event"] != nil, hello["QMP"] == nil, skipped < 16 {
+            hello = try readMessage()
+            skipped += 1
+        }
         guard let qmp = hello["QMP"] as? [String: Any] else {
             throw QMPError("\(socketPath) did not greet with QMP (is it a QMP socket?)")
         }

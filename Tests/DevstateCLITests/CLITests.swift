@@ -238,6 +238,20 @@ func devstateBinary() -> String? {
         #expect(missing.status == 1)
         #expect(missing.err.contains("/nonexistent/qmp.sock"))
     }
+
+    /// A QEMU still starting up has sent an event (RESUME) before its greeting: the event is
+    /// not taken for the greeting.
+    @Test func anEventBeforeTheGreetingIsSkipped() throws {
+        let early = try FakeQMP(replies: [#"{"status": "completed"}"#],
+                                before: #"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESUME"}"#)
+        let r = try devstate(["query", early.path])
+        #expect(r.status == 2, "\(r.err)")
+        #expect(r.out.contains("QEMU 10.0.2"))
+        let garbage = try FakeQMP(replies: [#"{"status": "completed"}"#], before: #"{"return": {}}"#)
+        let g = try devstate(["query", garbage.path])
+        #expect(g.status == 1)
+        #expect(g.err.contains("did not greet with QMP"))
+    }
 }
 
 /// A one-connection QMP server on a unix socket that answers query-migrate with `migrate`,
@@ -259,12 +273,13 @@ final class FakeQMP: @unchecked Sendable {
     /// `migrate`: the query-migrate replies in turn (the last one repeats). `name`: query-name's.
     /// `events`: the events capability. `eventAfter`: after the Nth query-migrate reply, send this
     /// event line. `closeAfter`: after the Nth query-migrate reply, hang up (QEMU went away).
+    /// `before`: a line sent before the greeting.
     convenience init(migrate: String, schema: String? = nil) throws {
         try self.init(replies: [migrate], schema: schema)
     }
 
     init(replies: [String], schema: String? = nil, name: String? = nil, events: Bool = false,
-         eventAfter: (Int, String)? = nil, closeAfter: Int? = nil) throws {
+         eventAfter: (Int, String)? = nil, closeAfter: Int? = nil, before: String? = nil) throws {
         path = NSTemporaryDirectory() + "qmp-\(UUID().uuidString.prefix(8)).sock"
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
@@ -286,6 +301,7 @@ final class FakeQMP: @unchecked Sendable {
             let c = accept(fd, nil, nil)
             guard c >= 0 else { return }
             func send(_ s: String) { var s = s + "\r\n"; s.withUTF8 { _ = write(c, $0.baseAddress, $0.count) } }
+            if let before { send(before) }
             send(#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}, "capabilities": []}}"#)
             var pending = [UInt8]()
             var buf = [UInt8](repeating: 0, count: 4096)

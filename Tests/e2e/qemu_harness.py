@@ -56,7 +56,12 @@ class QMP:
         self.sock.settimeout(timeout)
         self.buf = b""
         self.events = []
+        # The greeting comes first, but a QEMU still starting up has been seen to send an
+        # event (RESUME) ahead of it: events before the greeting are kept, not taken for it.
         greeting = self._read()
+        while "event" in greeting and "QMP" not in greeting:
+            self.events.append(greeting)
+            greeting = self._read()
         if "QMP" not in greeting:
             raise QMPError(f"no QMP greeting: {greeting}")
         self.cmd("qmp_capabilities")
@@ -168,7 +173,8 @@ class QemuVM:
             raise QMPError(f"{name}: QEMU did not come up: {self.stderr_text()}")
 
     def stderr_text(self):
-        self.stderr.flush()
+        if not self.stderr.closed:
+            self.stderr.flush()
         with open(self.stderr_path) as f:
             return f.read()
 
