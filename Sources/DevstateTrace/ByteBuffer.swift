@@ -196,14 +196,8 @@ struct ByteBuffer {
     private mutating func appendDigits(_ value: UInt64) {
         reserve(20)
         let digits = Self.digitCount(value)
-        writePairs(value, end: count &+ digits)
+        Self.writeDigits(value, endingAt: base + (count &+ digits))
         count &+= digits
-    }
-
-    /// The digits of `value` ending at `end`, two at a time; the caller has the room.
-    @inline(__always)
-    private func writePairs(_ value: UInt64, end: Int) {
-        Self.writeDigits(value, endingAt: base + end)
     }
 
     /// The digits of `value` in the bytes before `end` (as many as it has; "0" for 0).
@@ -233,6 +227,16 @@ struct ByteBuffer {
 
     mutating func append(decimal value: Int) { append(decimal: Int64(value)) }
 
+    /// `exact` (not negative) rounded half away from zero, as `rounded()` rounds it, without a
+    /// call into libm; nil from 2^52 on (and for NaN), where the truncation and the remainder
+    /// are no longer exact.
+    @inline(__always)
+    static func rounded(_ exact: Double) -> UInt64? {
+        guard exact < 0x1p52 else { return nil }
+        let whole = UInt64(exact)
+        return exact - Double(whole) >= 0.5 ? whole &+ 1 : whole
+    }
+
     /// `value` with exactly `digits` decimals, as `formatFixed` writes it.
     @inline(__always)
     mutating func append(fixed value: Double, digits: Int) {
@@ -261,11 +265,8 @@ struct ByteBuffer {
         guard value.isFinite else { return append("0" as StaticString) }
         let exact = abs(value) * Double(scale)
         let units: UInt64
-        if exact < 0x1p52 {
-            // `rounded()` (half away from zero) without a call into libm: below 2^52 the
-            // truncation and the remainder are exact.
-            let whole = UInt64(exact)
-            units = exact - Double(whole) >= 0.5 ? whole &+ 1 : whole
+        if let rounded = Self.rounded(exact) {
+            units = rounded
         } else {
             let scaled = exact.rounded()
             guard scaled < 9.0e18 else { return append(String(value)) }
@@ -279,7 +280,7 @@ struct ByteBuffer {
         // The fraction with its leading zeros: zeros first, then its digits over them.
         let end = count &+ 1 &+ digits
         (base + (count &+ 1)).update(repeating: UInt8(ascii: "0"), count: digits)
-        writePairs(units % scale, end: end)
+        Self.writeDigits(units % scale, endingAt: base + end)
         count = end
     }
 }

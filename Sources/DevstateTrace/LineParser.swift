@@ -183,7 +183,8 @@ public enum LineParser {
         let keyAt = q &- 13
         guard keyAt > nameStart else { return .malformed("empty idstr") }
         guard keyAt &- nameStart <= 255 else { return .malformed("idstr longer than 255 bytes") }
-        if hasZeroByte(p + nameStart, keyAt &- nameStart) {
+        let name = UnsafeRawBufferPointer(start: p + nameStart, count: keyAt &- nameStart)
+        if ByteScan.first(in: name, from: 0, flags: { ByteScan.equal($0, 0) }, special: { $0 == 0 }) < name.count {
             return .malformed("idstr holds a NUL byte")
         }
         return .device(direction, DeviceLine(
@@ -367,24 +368,6 @@ public enum LineParser {
     // MARK: Bytes
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
-
-    /// Whether the `count` bytes at `p` hold a 0, eight at a time (an idstr is short: no call).
-    @inline(__always)
-    static func hasZeroByte(_ p: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-        let raw = UnsafeRawPointer(p)
-        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
-        var i = 0
-        while i &+ 8 <= count {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if (x &- ones) & ~x & high != 0 { return true }
-            i &+= 8
-        }
-        while i < count {
-            if p[i] == 0 { return true }
-            i &+= 1
-        }
-        return false
-    }
 
     /// The end of the run of digits that starts at `i` (at most `limit`).
     @inline(__always)

@@ -31,28 +31,42 @@ extension TableSink {
         @inline(__always) func end(_ c: Int) -> Int { Int(start[c] &+ width[c]) }
     }
 
-    /// A share as the table writes it (`percent`): its tenths of a percent, or nil for a share
-    /// this writer leaves to the general path (negative, not finite, huge).
+    /// A share as the table writes it (`percent`: `append(fixed: share * 100, digits: 1)`, the
+    /// same products rounded the same way): its tenths of a percent, or nil for a share this
+    /// writer leaves to the general path (negative, not finite, huge).
     @inline(__always)
     static func permille(_ share: Double) -> UInt64? {
-        let exact = share * 1000
-        guard exact >= 0, exact < 0x1p52 else { return nil }
-        let whole = UInt64(exact)
-        return exact - Double(whole) >= 0.5 ? whole &+ 1 : whole
+        let percent = share * 100
+        guard percent >= 0 else { return nil }
+        return ByteBuffer.rounded(percent * 10)
+    }
+
+    /// The columns of each header word ("µ" is one).
+    static func columns(_ words: [StaticString]) -> [Int] {
+        words.map { word in
+            let bytes = UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+            return SimpleText.columns(bytes) ?? bytes.count
+        }
+    }
+
+    /// A device's section as its table writes it.
+    @inline(__always)
+    static func sectionWord(_ row: UnsafePointer<DeviceRow>) -> StaticString {
+        row.pointee.device.section == .iterable ? "iter" : "non-iter"
     }
 
     /// Columns of `percent(share)` for `permille` units: "12.3%".
     @inline(__always)
     static func percentColumns(_ units: UInt64) -> Int { ByteBuffer.digits(units / 10) + 3 }
 
-    /// The header line: `words` padded to the columns (a word may hold "µ").
-    static func header(_ words: [StaticString], _ columns: FittedColumns, align: [TextLayout.Align],
-                       indent: Int, into t: inout ByteBuffer) {
+    /// The header line: `words`, of `wordColumns` each, padded to the columns.
+    static func header(_ words: [StaticString], _ wordColumns: [Int], _ columns: FittedColumns,
+                       align: [TextLayout.Align], indent: Int, into t: inout ByteBuffer) {
         let start = t.count
         t.append(spaces: indent)
         for (c, word) in words.enumerated() {
             let bytes = UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
-            let pad = Int(columns.width[c]) - (SimpleText.columns(bytes) ?? bytes.count)
+            let pad = Int(columns.width[c]) - wordColumns[c]
             let last = c == words.count - 1
             if align[c] == .right { t.append(spaces: pad) }
             t.append(bytes)
@@ -102,8 +116,12 @@ extension TableSink {
     func directDeviceTable(_ side: SideReport, order: [Int], into t: inout ByteBuffer) -> Bool {
         let source = side.side == .source
         let names = side.names
-        // The widest cell of each column, headers included (locals: no array write per cell).
-        var name = 6, inst = 4, type = 4, section = 7, time = 6, share = 5, flag = 5
+        let words: [StaticString] = ["#", "device", "inst", "type", "section", source ? "src µs" : "dst µs",
+                                     source ? "src %" : "dst %", "d-s-t"]
+        let headers = Self.columns(words)
+        // The widest cell of each column, its header's included (locals: no array write per cell).
+        var name = headers[1], inst = headers[2], type = headers[3], section = headers[4]
+        var time = headers[5], share = headers[6], flag = headers[7]
         let fits = side.devices.withUnsafeBufferPointer { devices -> Bool in
             for i in order {
                 let row = devices.baseAddress! + i
@@ -112,7 +130,7 @@ extension TableSink {
                 name = max(name, names.idstr(id).count)
                 inst = max(inst, ByteBuffer.digits(UInt64(row.pointee.device.instanceID)))
                 type = max(type, names.type(id).count)
-                if row.pointee.device.section == .nonIterable { section = 8 }
+                section = max(section, Self.sectionWord(row).utf8CodeUnitCount)
                 time = max(time, ByteBuffer.digits(row.pointee.device.timeUS))
                 if let value = row.pointee.share {
                     guard let units = Self.permille(value) else { return false }
@@ -122,10 +140,9 @@ extension TableSink {
             }
             return true
         }
-        let w = [max(1, ByteBuffer.digits(UInt64(order.count))), name, inst, type, section, time, share, flag]
+        let w = [max(headers[0], ByteBuffer.digits(UInt64(order.count))), name, inst, type, section, time, share, flag]
         guard fits, let columns = FittedColumns(w, flexible: 1, indent: 2, total: text.width) else { return false }
-        Self.header(["#", "device", "inst", "type", "section", source ? "src µs" : "dst µs",
-                     source ? "src %" : "dst %", "d-s-t"], columns, align: Self.deviceAlign, indent: 2, into: &t)
+        Self.header(words, headers, columns, align: Self.deviceAlign, indent: 2, into: &t)
         let start = columns.start
         side.devices.withUnsafeBufferPointer { devices in
             for (k, i) in order.enumerated() {
@@ -136,7 +153,7 @@ extension TableSink {
                 Self.left(names.idstr(id), at: line + Int(start[1]))
                 ByteBuffer.writeDigits(UInt64(row.pointee.device.instanceID), endingAt: line + columns.end(2))
                 Self.left(names.type(id), at: line + Int(start[3]))
-                Self.left(row.pointee.device.section == .iterable ? "iter" : "non-iter", at: line + Int(start[4]))
+                Self.left(Self.sectionWord(row), at: line + Int(start[4]))
                 ByteBuffer.writeDigits(row.pointee.device.timeUS, endingAt: line + columns.end(5))
                 if let share = row.pointee.share {
                     Self.percent(Self.permille(share)!, endingAt: line + columns.end(6))
@@ -152,7 +169,10 @@ extension TableSink {
     /// (nothing written) as `directDeviceTable`.
     func directTypeTable(_ side: SideReport, shown: [Int], heading: [UInt8], into t: inout ByteBuffer) -> Bool {
         let names = side.names
-        var type = 4, count = 5, time = 6, share = 5
+        let source = side.side == .source
+        let words: [StaticString] = ["type", "count", source ? "src µs" : "dst µs", source ? "src %" : "dst %"]
+        let headers = Self.columns(words)
+        var type = headers[0], count = headers[1], time = headers[2], share = headers[3]
         let fits = side.types.withUnsafeBufferPointer { types -> Bool in
             for k in shown {
                 let row = types.baseAddress! + k
@@ -169,10 +189,8 @@ extension TableSink {
         }
         let w = [type, count, time, share]
         guard fits, let columns = FittedColumns(w, flexible: 0, indent: 2, total: text.width) else { return false }
-        let source = side.side == .source
         t.append(heading)
-        Self.header(["type", "count", source ? "src µs" : "dst µs", source ? "src %" : "dst %"], columns,
-                    align: Self.typeAlign, indent: 2, into: &t)
+        Self.header(words, headers, columns, align: Self.typeAlign, indent: 2, into: &t)
         side.types.withUnsafeBufferPointer { types in
             for k in shown {
                 let row = types.baseAddress! + k

@@ -373,7 +373,7 @@ public final class TableSink: ReportSink {
                     c.decimal(UInt64(row.pointee.device.instanceID))
                     c.add(names.type(row.pointee.device.idstr))
                 }
-                c.word(row.pointee.device.section == .iterable ? "iter" : "non-iter")
+                c.word(Self.sectionWord(row))
                 c.decimal(row.pointee.device.timeUS)
                 c.percent(row.pointee.share)
                 c.word(Self.flag(row))
