@@ -61,4 +61,29 @@ import Testing
             }
         }
     }
+
+    /// A share's percentage written directly is the one `append(percent:)` writes, also where
+    /// `share * 1000` and `share * 100 * 10` round a half differently (0.0055, 0.0015…).
+    @Test func directPercentagesAreTheGeneralOnes() {
+        var shares: [Double] = [0.0055, 0.0014999999999999998, 0.0034999999999999996, 0, 1, 2.5, 1e-9]
+        for k in 0...20_000 {
+            let s = Double(k) / 20_000
+            shares += [s, s.nextUp, s.nextDown]
+        }
+        let line = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
+        defer { line.deallocate() }
+        var general = ByteBuffer(capacity: 32)
+        defer { general.deallocate() }
+        var differ = 0
+        for share in shares where share >= 0 {
+            guard let units = TableSink.permille(share) else { Issue.record("no units for \(share)"); continue }
+            let n = TableSink.percentColumns(units)
+            TableSink.percent(units, endingAt: line + 32)
+            let direct = String(decoding: UnsafeBufferPointer(start: line + 32 - n, count: n), as: UTF8.self)
+            general.removeAll()
+            general.append(percent: share)
+            if direct != String(decoding: general.bytes, as: UTF8.self) { differ += 1 }
+        }
+        #expect(differ == 0)
+    }
 }
