@@ -3,6 +3,13 @@
 
 #include "devstate_shim.h"
 
+static devstate_shim_globals_t globals;
+
+devstate_shim_globals_t *devstate_shim_globals(void)
+{
+    return &globals;
+}
+
 devstate_shim_lock *devstate_shim_lock_new(void)
 {
     return calloc(1, sizeof(devstate_shim_lock));

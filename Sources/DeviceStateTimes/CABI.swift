@@ -37,51 +37,64 @@ public func devstate_recorder_free(_ recorder: OpaquePointer!) -> Int32 {
 
 @c @implementation
 public func devstate_default_recorder() -> OpaquePointer! {
-    Handles.handle(of: Recorder.shared)
+    Handles.list(Int(DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES))?.handle
 }
 
 @c @implementation
 public func devstate_run_begin(_ recorder: OpaquePointer!) -> Int32 {
     guard let recorder else { return DEVSTATE_ERR_NULL }
-    return Handles.withRecorder(recorder) { $0.beginRunStatus() }
+    return RecorderRef(handle: recorder).begin()
+}
+
+@c @implementation
+public func devstate_run_arm(_ recorder: OpaquePointer!) -> Int32 {
+    guard let recorder else { return DEVSTATE_ERR_NULL }
+    return RecorderRef(handle: recorder).arm()
+}
+
+@c @implementation
+public func devstate_run_discard(_ recorder: OpaquePointer!) -> Int32 {
+    guard let recorder else { return DEVSTATE_ERR_NULL }
+    return RecorderRef(handle: recorder).discard()
 }
 
 @c @implementation
 public func devstate_record(_ recorder: OpaquePointer!, _ name: UnsafePointer<CChar>!,
                             _ instanceID: UInt32, _ saveTime: UInt64, _ flags: UInt32) -> Int32 {
-    guard let recorder, let name else { return DEVSTATE_ERR_NULL }
-    return recordChecked(recorder, name, instanceID, saveTime, flags)
+    guard let recorder else { return DEVSTATE_ERR_NULL }
+    return recordChecked(RecorderRef(handle: recorder), name, instanceID, saveTime, flags)
 }
 
 /// Validates a C name (1...255 bytes before the NUL, read no further than 256 bytes) and the
 /// flags, and records it; shared by devstate_record, devstate_checkpoint and the QEMU hooks.
-/// `originCandidate` is a clock reading (a span's start, a checkpoint) for the run's origin.
+/// A refusal is counted by the run it was meant for. `originCandidate` is a clock reading (a
+/// span's start) for the run's origin.
 @inline(__always)
-func recordChecked(_ recorder: OpaquePointer, _ name: UnsafePointer<CChar>, _ instanceID: UInt32,
+func recordChecked(_ recorder: RecorderRef, _ name: UnsafePointer<CChar>?, _ instanceID: UInt32,
                    _ saveTime: UInt64, _ flags: UInt32, originCandidate: Int64? = nil) -> Int32 {
+    guard let name else { return recorder.refuse(DEVSTATE_ERR_NULL) }
     let length = devstate_shim_strnlen(name, Int(DEVSTATE_NAME_MAX) + 1)
-    if length == 0 { return DEVSTATE_ERR_NAME_EMPTY }
-    if length > Int(DEVSTATE_NAME_MAX) { return DEVSTATE_ERR_NAME_TOO_LONG }
-    if EntryKind(flags: flags) == nil { return DEVSTATE_ERR_FLAGS }
+    if length == 0 { return recorder.refuse(DEVSTATE_ERR_NAME_EMPTY) }
+    if length > Int(DEVSTATE_NAME_MAX) { return recorder.refuse(DEVSTATE_ERR_NAME_TOO_LONG) }
+    if EntryKind(flags: flags) == nil { return recorder.refuse(DEVSTATE_ERR_FLAGS) }
     return name.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-        Handles.withRecorder(recorder) {
-            $0.record(validName: bytes, length: length, instanceID: instanceID,
-                      saveTime: saveTime, flags: flags, originCandidate: originCandidate)
-        }
+        recorder.record(validName: bytes, length: length, instanceID: instanceID,
+                        saveTime: saveTime, flags: flags, originCandidate: originCandidate)
     }
 }
 
 @c @implementation
 public func devstate_checkpoint(_ recorder: OpaquePointer!, _ name: UnsafePointer<CChar>!,
                                 _ time: Int64) -> Int32 {
-    guard let recorder, let name else { return DEVSTATE_ERR_NULL }
-    return recordChecked(recorder, name, 0, UInt64(bitPattern: time), DEVSTATE_ENTRY_CHECKPOINT)
+    guard let recorder else { return DEVSTATE_ERR_NULL }
+    return recordChecked(RecorderRef(handle: recorder), name, 0, UInt64(bitPattern: time),
+                         DEVSTATE_ENTRY_CHECKPOINT)
 }
 
 @c @implementation
 public func devstate_run_end(_ recorder: OpaquePointer!) -> Int32 {
     guard let recorder else { return DEVSTATE_ERR_NULL }
-    return Handles.withRecorder(recorder) { $0.endRunStatus() }
+    return RecorderRef(handle: recorder).end()
 }
 
 @c @implementation
@@ -89,10 +102,9 @@ public func devstate_snapshot_take(_ recorder: OpaquePointer!,
                                    _ out: UnsafeMutablePointer<OpaquePointer?>!) -> Int32 {
     guard let recorder, let out else { return DEVSTATE_ERR_NULL }
     var status = DEVSTATE_OK
-    guard let snapshot = Handles.withRecorder(recorder, { $0.snapshot(status: &status) }) else {
-        return status
-    }
-    out.pointee = Handles.newSnapshot(snapshot)
+    guard let copy = RecorderRef(handle: recorder).copyRun(status: &status) else { return status }
+    guard let handle = Handles.newSnapshot(copy) else { return DEVSTATE_ERR_NOMEM }
+    out.pointee = handle
     return DEVSTATE_OK
 }
 
@@ -106,27 +118,38 @@ public func devstate_snapshot_free(_ snapshot: OpaquePointer!) -> Int32 {
 public func devstate_snapshot_get_info(_ snapshot: OpaquePointer!,
                                        _ out: UnsafeMutablePointer<devstate_snapshot_info>!) -> Int32 {
     guard let snapshot, let out else { return DEVSTATE_ERR_NULL }
-    guard let live = Handles.snapshot(snapshot) else { return DEVSTATE_ERR_INVALID_HANDLE }
-    out.pointee = devstate_snapshot_info(
-        count: UInt64(live.count), skipped_zero: live.skippedZero, dropped: live.dropped,
-        run: live.run, complete: live.isComplete ? 1 : 0, reserved: 0)
-    return DEVSTATE_OK
+    return Handles.withSnapshot(snapshot) { live in
+        out.pointee = devstate_snapshot_info(
+            count: UInt64(live.count), skipped_zero: live.skippedZero, dropped: live.dropped,
+            run: live.run, complete: live.isComplete ? 1 : 0, reserved: 0)
+        return DEVSTATE_OK
+    }
+}
+
+@c @implementation
+public func devstate_snapshot_refused(_ snapshot: OpaquePointer!, _ out: UnsafeMutablePointer<UInt64>!) -> Int32 {
+    guard let snapshot, let out else { return DEVSTATE_ERR_NULL }
+    return Handles.withSnapshot(snapshot) { live in
+        out.pointee = live.refused
+        return DEVSTATE_OK
+    }
 }
 
 @c @implementation
 public func devstate_snapshot_entry(_ snapshot: OpaquePointer!, _ index: UInt64,
                                     _ out: UnsafeMutablePointer<devstate_entry>!) -> Int32 {
     guard let snapshot, let out else { return DEVSTATE_ERR_NULL }
-    guard let live = Handles.snapshot(snapshot) else { return DEVSTATE_ERR_INVALID_HANDLE }
-    guard index < UInt64(live.count) else { return DEVSTATE_ERR_RANGE }
-    let record = live.record(at: Int(index))
-    // The name's NUL is stored right after it in the snapshot's arena.
-    let name = UnsafeRawPointer(live.name(of: record).baseAddress.unsafelyUnwrapped)
-    out.pointee = devstate_entry(
-        name: name.assumingMemoryBound(to: CChar.self), name_len: record.nameLength,
-        instance_id: record.instanceID, save_time_us: record.saveTime, flags: record.flags,
-        reserved: 0)
-    return DEVSTATE_OK
+    return Handles.withSnapshot(snapshot) { live in
+        guard index < UInt64(live.count) else { return DEVSTATE_ERR_RANGE }
+        let record = live.record(at: Int(index))
+        // The name's NUL is stored right after it in the snapshot's arena.
+        let name = UnsafeRawPointer(live.name(of: record).baseAddress.unsafelyUnwrapped)
+        out.pointee = devstate_entry(
+            name: name.assumingMemoryBound(to: CChar.self), name_len: record.nameLength,
+            instance_id: record.instanceID, save_time_us: record.saveTime, flags: record.flags,
+            reserved: 0)
+        return DEVSTATE_OK
+    }
 }
 
 @c @implementation
@@ -134,20 +157,21 @@ public func devstate_snapshot_json(_ snapshot: OpaquePointer!, _ flags: UInt32,
                                    _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!) -> Int32 {
     guard let snapshot, let out else { return DEVSTATE_ERR_NULL }
     guard flags & ~DEVSTATE_JSON_PRETTY == 0 else { return DEVSTATE_ERR_FLAGS }
-    guard let live = Handles.snapshot(snapshot) else { return DEVSTATE_ERR_INVALID_HANDLE }
-    let copy: UnsafeMutablePointer<CChar>?
-    do {
-        copy = try live.withJSON(pretty: flags & DEVSTATE_JSON_PRETTY != 0) { text, length in
-            guard let raw = devstate_shim_malloc(length + 1) else { return nil }
+    var copy: UnsafeMutablePointer<CChar>?
+    let status = Handles.withSnapshot(snapshot) { live in
+        live.withJSON(pretty: flags & DEVSTATE_JSON_PRETTY != 0) { text, length in
+            guard let raw = devstate_shim_malloc(length + 1) else { return DEVSTATE_ERR_NOMEM }
             let buffer = raw.bindMemory(to: CChar.self, capacity: length + 1)
             buffer.initialize(from: text, count: length + 1)
-            return buffer
+            copy = buffer
+            return DEVSTATE_OK
         }
-    } catch {
-        return error.code
     }
-    guard let copy else { return DEVSTATE_ERR_NOMEM }
-    Handles.registerString(copy)
+    guard status == DEVSTATE_OK, let copy else { return status }
+    guard Handles.registerString(copy) else {
+        devstate_shim_free(copy)
+        return DEVSTATE_ERR_NOMEM
+    }
     out.pointee = copy
     return DEVSTATE_OK
 }

@@ -61,9 +61,25 @@ public enum DeviceStateError: Error, Equatable, Sendable, CaseIterable {
         }
     }
 
+    /// A switch rather than a search of `allCases`, whose array the Swift runtime allocates.
     init?(code: Int32) {
-        guard let match = Self.allCases.first(where: { $0.code == code }) else { return nil }
-        self = match
+        switch code {
+        case DEVSTATE_ERR_NULL: self = .null
+        case DEVSTATE_ERR_NAME_EMPTY: self = .nameEmpty
+        case DEVSTATE_ERR_NAME_TOO_LONG: self = .nameTooLong
+        case DEVSTATE_ERR_NO_RUN: self = .noRun
+        case DEVSTATE_ERR_EMPTY: self = .empty
+        case DEVSTATE_ERR_INVALID_HANDLE: self = .invalidHandle
+        case DEVSTATE_ERR_NOMEM: self = .noMemory
+        case DEVSTATE_ERR_RANGE: self = .range
+        case DEVSTATE_ERR_FULL: self = .full
+        case DEVSTATE_ERR_NOT_OWNED: self = .notOwned
+        case DEVSTATE_ERR_FLAGS: self = .flags
+        case DEVSTATE_ERR_JSON: self = .json
+        case DEVSTATE_ERR_NAME_NUL: self = .nameNUL
+        case DEVSTATE_ERR_NO_LIST: self = .noList
+        default: return nil
+        }
     }
 }
 
@@ -90,7 +106,7 @@ enum StaticMessages {
     static var nameEmpty: UnsafePointer<CChar> { make("device name is empty") }
     static var nameTooLong: UnsafePointer<CChar> { make("device name is longer than 255 bytes") }
     static var noRun: UnsafePointer<CChar> { make("no run is open (call devstate_run_begin first)") }
-    static var empty: UnsafePointer<CChar> { make("nothing to query: no run has begun") }
+    static var empty: UnsafePointer<CChar> { make("nothing to query: no run has begun, or the last one was discarded") }
     static var invalidHandle: UnsafePointer<CChar> { make("handle was already freed or is not a live object of this library") }
     static var noMemory: UnsafePointer<CChar> { make("out of memory") }
     static var range: UnsafePointer<CChar> { make("index is past the last entry") }

@@ -1,111 +1,163 @@
 // SPDX-License-Identifier: MIT
 import CShim
 
-/// The objects the C ABI has handed out. Handles are never dangling: a freed recorder or
-/// snapshot box stays allocated (and reusable), marked dead, so a stale or doubly freed
-/// handle is refused with DEVSTATE_ERR_INVALID_HANDLE instead of touching freed memory.
-enum Handles {
-    nonisolated(unsafe) private static let lock: UnsafeMutablePointer<devstate_shim_lock> = {
-        guard let lock = devstate_shim_lock_new() else {
-            fatalError("DeviceStateTimes: cannot allocate a lock")
-        }
-        return lock
-    }()
-    // Guarded by `lock`.
-    nonisolated(unsafe) private static var recorders: [Recorder] = []
-    nonisolated(unsafe) private static var retiredRecorders: [Recorder] = []
-    nonisolated(unsafe) private static var boxes: [SnapshotBox] = []
-    nonisolated(unsafe) private static var freeBoxes: [SnapshotBox] = []
-    nonisolated(unsafe) private static var liveStrings: Set<UInt> = []
+/// A snapshot handle: a malloc'd block with its own lock and the run copy it owns, or none
+/// once freed.
+struct SnapshotCore: ~Copyable {
+    let lock: UnsafeMutablePointer<devstate_shim_lock>
+    var copy: RunCopy?
+    /// The next block in the registry's list of freed snapshot handles.
+    var nextFree: UnsafeMutablePointer<SnapshotCore>?
+}
 
-    private static func locked<R>(_ body: () -> R) -> R {
+/// The objects the C ABI has handed out. Handles are never dangling: a freed recorder or
+/// snapshot block stays allocated (and reusable), marked dead, so a stale or doubly freed
+/// handle is refused with DEVSTATE_ERR_INVALID_HANDLE instead of touching freed memory.
+/// Everything lives in malloc'd blocks and in the shim's static globals, so handing out a
+/// handle allocates nothing through the Swift runtime and exhaustion is a status code.
+enum Handles {
+    private static var globals: UnsafeMutablePointer<devstate_shim_globals_t> { devstate_shim_globals() }
+
+    private static func locked<R>(_ body: (UnsafeMutablePointer<devstate_shim_globals_t>) -> R) -> R {
+        let lock = devstate_shim_globals_lock()
         devstate_shim_lock_acquire(lock)
         defer { devstate_shim_lock_release(lock) }
-        return body()
+        return body(globals)
+    }
+
+    // MARK: default recorders
+
+    /// The default recorder of QEMU list `index` (0: devstate_default_recorder), made on first
+    /// use; nil when memory is exhausted (a later call tries again).
+    static func list(_ index: Int) -> RecorderRef? {
+        if let raw = devstate_shim_load_list(index) {
+            return RecorderRef(raw.assumingMemoryBound(to: RecorderCore.self))
+        }
+        return locked { _ in
+            if let raw = devstate_shim_load_list(index) {
+                return RecorderRef(raw.assumingMemoryBound(to: RecorderCore.self))
+            }
+            guard let made = RecorderRef.make(isDefault: true) else { return nil }
+            devstate_shim_store_list(index, UnsafeMutableRawPointer(made.core))
+            return made
+        }
     }
 
     // MARK: recorders
 
     static func newRecorder() -> OpaquePointer? {
-        let recorder: Recorder? = locked {
-            if let reused = retiredRecorders.popLast() {
-                reused.revive()
-                return reused
-            }
-            guard let fresh = Recorder.make() else { return nil }
-            recorders.append(fresh)
-            return fresh
+        let reused: RecorderRef? = locked { globals in
+            guard let raw = globals.pointee.retired_recorders else { return nil }
+            let core = raw.assumingMemoryBound(to: RecorderCore.self)
+            globals.pointee.retired_recorders = core.pointee.nextRetired.map { UnsafeMutableRawPointer($0) }
+            core.pointee.nextRetired = nil
+            return RecorderRef(core)
         }
-        return recorder.map { OpaquePointer(Unmanaged.passUnretained($0).toOpaque()) }
+        if let reused {
+            reused.revive()
+            return reused.handle
+        }
+        return RecorderRef.make(isDefault: false)?.handle
     }
 
     static func freeRecorder(_ handle: OpaquePointer) -> Int32 {
-        let recorder = Unmanaged<Recorder>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+        let recorder = RecorderRef(handle: handle)
         if recorder.isDefault { return DEVSTATE_ERR_NOT_OWNED }
-        return locked {
+        return locked { globals in
             guard recorder.retire() else { return DEVSTATE_ERR_INVALID_HANDLE }
-            retiredRecorders.append(recorder)
+            recorder.core.pointee.nextRetired = globals.pointee.retired_recorders?
+                .assumingMemoryBound(to: RecorderCore.self)
+            globals.pointee.retired_recorders = UnsafeMutableRawPointer(recorder.core)
             return DEVSTATE_OK
         }
     }
 
-    /// Borrows the recorder behind a handle without retain/release traffic (hot path); it is
-    /// kept alive by `recorders` or by being `Recorder.shared`.
-    @inline(__always)
-    static func withRecorder<R>(_ handle: OpaquePointer, _ body: (Recorder) -> R) -> R {
-        Unmanaged<Recorder>.fromOpaque(UnsafeRawPointer(handle))._withUnsafeGuaranteedRef(body)
-    }
-
-    static func handle(of recorder: Recorder) -> OpaquePointer {
-        OpaquePointer(Unmanaged.passUnretained(recorder).toOpaque())
-    }
-
     // MARK: snapshots
 
-    static func newSnapshot(_ snapshot: Snapshot) -> OpaquePointer {
-        let box: SnapshotBox = locked {
-            let box = freeBoxes.popLast() ?? {
-                let fresh = SnapshotBox()
-                boxes.append(fresh)
-                return fresh
-            }()
-            box.snapshot = snapshot
-            return box
+    /// A handle that owns `copy`, or nil when memory is exhausted (the copy is freed then).
+    static func newSnapshot(_ copy: consuming RunCopy) -> OpaquePointer? {
+        var block: UnsafeMutablePointer<SnapshotCore>? = locked { globals in
+            guard let raw = globals.pointee.free_snapshots else { return nil }
+            let block = raw.assumingMemoryBound(to: SnapshotCore.self)
+            globals.pointee.free_snapshots = block.pointee.nextFree.map { UnsafeMutableRawPointer($0) }
+            block.pointee.nextFree = nil
+            return block
         }
-        return OpaquePointer(Unmanaged.passUnretained(box).toOpaque())
+        if block == nil {
+            guard let lock = devstate_shim_lock_new() else { return nil }
+            guard let raw = devstate_shim_calloc(1, MemoryLayout<SnapshotCore>.stride) else {
+                devstate_shim_lock_free(lock)
+                return nil
+            }
+            let fresh = raw.bindMemory(to: SnapshotCore.self, capacity: 1)
+            fresh.initialize(to: SnapshotCore(lock: lock, copy: nil, nextFree: nil))
+            block = fresh
+        }
+        let core = block.unsafelyUnwrapped
+        devstate_shim_lock_acquire(core.pointee.lock)
+        core.pointee.copy = consume copy
+        devstate_shim_lock_release(core.pointee.lock)
+        return OpaquePointer(core)
     }
 
-    /// The live snapshot behind a handle, or nil once freed.
-    static func snapshot(_ handle: OpaquePointer) -> Snapshot? {
-        let box = Unmanaged<SnapshotBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-        return locked { box.snapshot }
+    /// Runs `body` on the live copy behind a handle, holding the handle's own lock so that a
+    /// concurrent free waits; DEVSTATE_ERR_INVALID_HANDLE once freed.
+    static func withSnapshot(_ handle: OpaquePointer, _ body: (borrowing RunCopy) -> Int32) -> Int32 {
+        let core = UnsafeMutablePointer<SnapshotCore>(handle)
+        devstate_shim_lock_acquire(core.pointee.lock)
+        defer { devstate_shim_lock_release(core.pointee.lock) }
+        switch core.pointee.copy {
+        case .some(let copy): return body(copy)
+        case .none: return DEVSTATE_ERR_INVALID_HANDLE
+        }
     }
 
     static func freeSnapshot(_ handle: OpaquePointer) -> Int32 {
-        let box = Unmanaged<SnapshotBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-        // The snapshot's buffers are released when this last reference goes, outside the lock.
-        let released: Snapshot? = locked {
-            guard let snapshot = box.snapshot else { return nil }
-            box.snapshot = nil
-            freeBoxes.append(box)
-            return snapshot
+        let core = UnsafeMutablePointer<SnapshotCore>(handle)
+        devstate_shim_lock_acquire(core.pointee.lock)
+        let released = core.pointee.copy.take()
+        devstate_shim_lock_release(core.pointee.lock)
+        guard released != nil else { return DEVSTATE_ERR_INVALID_HANDLE }
+        _ = consume released  // the copy's memory goes here, outside every lock
+        locked { globals in
+            core.pointee.nextFree = globals.pointee.free_snapshots?.assumingMemoryBound(to: SnapshotCore.self)
+            globals.pointee.free_snapshots = UnsafeMutableRawPointer(core)
         }
-        return released == nil ? DEVSTATE_ERR_INVALID_HANDLE : DEVSTATE_OK
+        return DEVSTATE_OK
     }
 
     // MARK: JSON strings
 
-    static func registerString(_ pointer: UnsafeMutablePointer<CChar>) {
-        _ = locked { liveStrings.insert(UInt(bitPattern: pointer)) }
+    /// Notes a string as live; false when the registry cannot grow (the caller frees it).
+    static func registerString(_ pointer: UnsafeMutablePointer<CChar>) -> Bool {
+        locked { globals in
+            let count = globals.pointee.string_count
+            if count == globals.pointee.string_capacity {
+                let capacity = max(16, count * 2)
+                guard let raw = devstate_shim_realloc(UnsafeMutableRawPointer(globals.pointee.strings),
+                                                      capacity * MemoryLayout<UnsafeMutableRawPointer?>.stride)
+                else { return false }
+                globals.pointee.strings = raw.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: capacity)
+                globals.pointee.string_capacity = capacity
+            }
+            globals.pointee.strings.unsafelyUnwrapped[count] = UnsafeMutableRawPointer(pointer)
+            globals.pointee.string_count = count + 1
+            return true
+        }
     }
 
     /// True if the pointer was a live string, which the caller may now free.
     static func unregisterString(_ pointer: UnsafeMutablePointer<CChar>) -> Bool {
-        locked { liveStrings.remove(UInt(bitPattern: pointer)) != nil }
+        locked { globals in
+            let count = globals.pointee.string_count
+            guard count > 0, let strings = globals.pointee.strings else { return false }
+            let target = UnsafeMutableRawPointer(pointer)
+            for index in 0..<count where strings[index] == target {
+                strings[index] = strings[count - 1]
+                globals.pointee.string_count = count - 1
+                return true
+            }
+            return false
+        }
     }
-}
-
-/// What a `devstate_snapshot *` points to; reused after free, never deallocated.
-final class SnapshotBox {
-    var snapshot: Snapshot?
 }

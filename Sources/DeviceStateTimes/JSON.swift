@@ -17,27 +17,37 @@ extension Snapshot {
     /// The `device-state-times` value query-migrate would return for this run: compact (one line,
     /// no spaces) or pretty (two-space indentation).
     public func json(pretty: Bool = false) throws(DeviceStateError) -> String {
-        try withJSON(pretty: pretty) { text, _ in String(cString: text) }
+        var text = ""
+        let status = copy.withJSON(pretty: pretty) { pointer, _ in
+            text = String(cString: pointer)
+            return DEVSTATE_OK
+        }
+        if status != DEVSTATE_OK { throw DeviceStateError(code: status) ?? .json }
+        return text
     }
+}
 
-    /// Builds the document with json-c and lends its text (NUL-terminated, and its length).
-    func withJSON<R>(pretty: Bool, _ body: (UnsafePointer<CChar>, Int) -> R) throws(DeviceStateError) -> R {
+extension RunCopy {
+    /// Builds the document with json-c and lends its text (NUL-terminated, and its length) to
+    /// `body`, whose status it returns; DEVSTATE_ERR_NOMEM or DEVSTATE_ERR_JSON when json-c
+    /// cannot build it.
+    func withJSON(pretty: Bool, _ body: (UnsafePointer<CChar>, Int) -> Int32) -> Int32 {
         guard let array = json_object_new_array_ext(Int32(clamping: count)) else {
-            throw .noMemory
+            return DEVSTATE_ERR_NOMEM
         }
         defer { json_object_put(array) }
-        for position in indices {
-            guard let object = makeObject(for: record(at: position)) else { throw .noMemory }
+        for position in 0..<count {
+            guard let object = makeObject(for: record(at: position)) else { return DEVSTATE_ERR_NOMEM }
             if json_object_array_add(array, object) != 0 {
                 json_object_put(object)
-                throw .noMemory
+                return DEVSTATE_ERR_NOMEM
             }
         }
         var flags = JSON_C_TO_STRING_NOSLASHESCAPE
         flags |= pretty ? (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) : JSON_C_TO_STRING_PLAIN
         var length = 0
         guard let text = json_object_to_json_string_length(array, flags, &length) else {
-            throw .json
+            return DEVSTATE_ERR_JSON
         }
         return body(text, length)
     }
@@ -79,18 +89,20 @@ extension Snapshot {
 
     /// A JSON string for the recorded bytes. Invalid UTF-8 is repaired with U+FFFD per maximal
     /// invalid subsequence, which is what QEMU's QMP writer does; valid names pass unchanged.
+    /// The repair goes through a malloc'd buffer: nothing here can stop the process.
     private func makeName(_ bytes: UnsafeBufferPointer<UInt8>) -> OpaquePointer? {
-        // Device names are almost always ASCII; only others need the full UTF-8 check.
-        if bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil {
+        if UTF8Repair.isValid(bytes) {
             return bytes.withMemoryRebound(to: CChar.self) {
                 json_object_new_string_len($0.baseAddress, Int32($0.count))
             }
         }
-        var repaired = String(decoding: bytes, as: UTF8.self)
-        return repaired.withUTF8 { utf8 in
-            utf8.withMemoryRebound(to: CChar.self) {
-                json_object_new_string_len($0.baseAddress, Int32($0.count))
-            }
+        let capacity = UTF8Repair.maximumRepairedCount(of: bytes.count)
+        guard let raw = devstate_shim_malloc(capacity) else { return nil }
+        defer { devstate_shim_free(raw) }
+        let repaired = raw.bindMemory(to: UInt8.self, capacity: capacity)
+        let length = UTF8Repair.repair(bytes, into: repaired)
+        return repaired.withMemoryRebound(to: CChar.self, capacity: length) {
+            json_object_new_string_len($0, Int32(length))
         }
     }
 }

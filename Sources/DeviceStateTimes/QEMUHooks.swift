@@ -1,30 +1,58 @@
 // SPDX-License-Identifier: MIT
-// The functions of <devstate/qemu-hooks.h>: the default recorder driven by QEMU's save loop,
-// and deep copies in QAPI list layout that QEMU frees with qapi_free_DeviceSaveStateTimeList.
+// The functions of <devstate/qemu-hooks.h>: the default recorders driven by QEMU's save and
+// load paths, and deep copies in QAPI list layout that QEMU frees with its qapi_free_*List().
 import CShim
+
+/// The default recorder of a DEVSTATE_QEMU_LIST_* selector, or the status that says why there
+/// is none (an unknown selector, or no memory to make it).
+private func qemuList(_ list: UInt32, status: inout Int32) -> RecorderRef? {
+    guard list < UInt32(DEVSTATE_SHIM_LISTS) else {
+        status = DEVSTATE_ERR_NO_LIST
+        return nil
+    }
+    guard let recorder = Handles.list(Int(list)) else {
+        status = DEVSTATE_ERR_NOMEM
+        return nil
+    }
+    return recorder
+}
+
+/// Runs `body` on the list's recorder, or returns why there is none.
+@inline(__always)
+private func withList(_ list: UInt32, _ body: (RecorderRef) -> Int32) -> Int32 {
+    var status = DEVSTATE_OK
+    guard let recorder = qemuList(list, status: &status) else { return status }
+    return body(recorder)
+}
+
+/// A span is a duration; a realtime clock stepped backwards gives a negative one, which is
+/// not a positive time and is not kept. The comparison comes first so that absurd readings
+/// cannot wrap into a positive span.
+@inline(__always)
+private func spanTime(_ start: Int64, _ end: Int64) -> UInt64 {
+    end > start ? UInt64(bitPattern: end &- start) : 0
+}
 
 @c @implementation
 public func devstate_qemu_run_begin() -> Int32 {
-    Recorder.shared.beginRunStatus()
+    withList(DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES) { $0.begin() }
 }
 
 @c @implementation
 public func devstate_qemu_record(_ idstr: UnsafePointer<CChar>!, _ instanceID: UInt32,
                                  _ startMicroseconds: Int64, _ endMicroseconds: Int64,
                                  _ flags: UInt32) -> Int32 {
-    guard let idstr else { return DEVSTATE_ERR_NULL }
-    // A span is a duration: a checkpoint goes through devstate_qemu_checkpoint.
-    guard flags != DEVSTATE_ENTRY_CHECKPOINT else { return DEVSTATE_ERR_FLAGS }
-    // A realtime clock stepped backwards gives a negative span: not a positive time, not kept.
-    // The comparison comes first so that absurd readings cannot wrap into a positive span.
-    let saveTime = endMicroseconds > startMicroseconds
-        ? UInt64(bitPattern: endMicroseconds &- startMicroseconds) : 0
-    return recordChecked(Handles.handle(of: Recorder.shared), idstr, instanceID, saveTime, flags)
+    withList(DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES) { recorder in
+        // A span is a duration: a checkpoint goes through devstate_qemu_checkpoint.
+        guard flags != DEVSTATE_ENTRY_CHECKPOINT else { return recorder.refuse(DEVSTATE_ERR_FLAGS) }
+        return recordChecked(recorder, idstr, instanceID,
+                             spanTime(startMicroseconds, endMicroseconds), flags)
+    }
 }
 
 @c @implementation
 public func devstate_qemu_run_end() -> Int32 {
-    Recorder.shared.endRunStatus()
+    withList(DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES) { $0.end() }
 }
 
 @c @implementation
@@ -33,8 +61,7 @@ public func devstate_snapshot_qapi_list(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<DeviceSaveStateTimeList>?>!
 ) -> Int32 {
     guard let snapshot, let out else { return DEVSTATE_ERR_NULL }
-    guard let live = Handles.snapshot(snapshot) else { return DEVSTATE_ERR_INVALID_HANDLE }
-    return live.makeQAPIList(out)
+    return Handles.withSnapshot(snapshot) { $0.makeQAPIList(out) }
 }
 
 @c @implementation
@@ -42,10 +69,7 @@ public func devstate_qemu_device_state_times(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<DeviceSaveStateTimeList>?>!
 ) -> Int32 {
     guard let out else { return DEVSTATE_ERR_NULL }
-    var status = DEVSTATE_OK
-    guard let snapshot = Recorder.shared.snapshot(status: &status) else { return status }
-    guard snapshot.isComplete else { return DEVSTATE_ERR_NO_RUN }
-    return snapshot.makeQAPIList(out)
+    return withEndedRun(DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES) { $0.makeQAPIList(out) }
 }
 
 @c @implementation
@@ -54,7 +78,7 @@ public func devstate_qapi_list_free(_ list: UnsafeMutablePointer<DeviceSaveState
                  name: { $0.pointee.name })
 }
 
-extension Snapshot {
+extension RunCopy {
     /// Every entry, as the 0.1.0 list: values carry our series' `handler` members after the
     /// generator's three (devstate_qapi_entry_ext), which a reference-schema QEMU never reads.
     func makeQAPIList(_ out: UnsafeMutablePointer<UnsafeMutablePointer<DeviceSaveStateTimeList>?>) -> Int32 {
@@ -72,66 +96,58 @@ extension Snapshot {
 
 // MARK: - the whole downtime (0.2.0): one default recorder per DEVSTATE_QEMU_LIST_* selector
 
-extension Recorder {
-    /// Index = DEVSTATE_QEMU_LIST_*; the first is the 0.1.0 default recorder.
-    static let qemuLists: [Recorder] = [
-        shared, Recorder(isDefault: true), Recorder(isDefault: true), Recorder(isDefault: true),
-    ]
-
-    static func qemuList(_ list: UInt32) -> Recorder? {
-        list < qemuLists.count ? qemuLists[Int(list)] : nil
-    }
-}
-
 @c @implementation
 public func devstate_qemu_recorder(_ list: UInt32) -> OpaquePointer? {
-    Recorder.qemuList(list).map { Handles.handle(of: $0) }
+    var status = DEVSTATE_OK
+    return qemuList(list, status: &status)?.handle
 }
 
 @c @implementation
 public func devstate_qemu_begin(_ list: UInt32) -> Int32 {
-    Recorder.qemuList(list)?.beginRunStatus() ?? DEVSTATE_ERR_NO_LIST
+    withList(list) { $0.begin() }
 }
 
 @c @implementation
 public func devstate_qemu_end(_ list: UInt32) -> Int32 {
-    Recorder.qemuList(list)?.endRunStatus() ?? DEVSTATE_ERR_NO_LIST
+    withList(list) { $0.end() }
+}
+
+@c @implementation
+public func devstate_qemu_arm(_ list: UInt32) -> Int32 {
+    withList(list) { $0.arm() }
+}
+
+@c @implementation
+public func devstate_qemu_discard(_ list: UInt32) -> Int32 {
+    withList(list) { $0.discard() }
 }
 
 @c @implementation
 public func devstate_qemu_record_in(_ list: UInt32, _ idstr: UnsafePointer<CChar>!,
                                     _ instanceID: UInt32, _ startMicroseconds: Int64,
                                     _ endMicroseconds: Int64, _ flags: UInt32) -> Int32 {
-    guard let recorder = Recorder.qemuList(list) else { return DEVSTATE_ERR_NO_LIST }
-    guard let idstr else { return DEVSTATE_ERR_NULL }
-    guard flags != DEVSTATE_ENTRY_CHECKPOINT else { return DEVSTATE_ERR_FLAGS }
-    let time = endMicroseconds > startMicroseconds
-        ? UInt64(bitPattern: endMicroseconds &- startMicroseconds) : 0
-    return recordChecked(Handles.handle(of: recorder), idstr, instanceID, time, flags,
-                         originCandidate: startMicroseconds)
+    withList(list) { recorder in
+        guard flags != DEVSTATE_ENTRY_CHECKPOINT else { return recorder.refuse(DEVSTATE_ERR_FLAGS) }
+        return recordChecked(recorder, idstr, instanceID, spanTime(startMicroseconds, endMicroseconds),
+                             flags, originCandidate: startMicroseconds)
+    }
 }
 
 @c @implementation
 public func devstate_qemu_checkpoint(_ list: UInt32, _ name: UnsafePointer<CChar>!,
                                      _ now: Int64) -> Int32 {
-    guard let recorder = Recorder.qemuList(list) else { return DEVSTATE_ERR_NO_LIST }
-    guard let name else { return DEVSTATE_ERR_NULL }
-    return recordChecked(Handles.handle(of: recorder), name, 0, UInt64(bitPattern: now),
-                         DEVSTATE_ENTRY_CHECKPOINT)
+    withList(list) { recorder in
+        recordChecked(recorder, name, 0, UInt64(bitPattern: now), DEVSTATE_ENTRY_CHECKPOINT)
+    }
 }
 
-/// The last ended run of `list`, or the status that says why there is none.
-private func endedRun(_ list: UInt32, status: inout Int32) -> Snapshot? {
-    guard let recorder = Recorder.qemuList(list) else {
-        status = DEVSTATE_ERR_NO_LIST
-        return nil
-    }
-    guard let snapshot = recorder.snapshot(status: &status) else { return nil }
-    guard snapshot.isComplete else {
-        status = DEVSTATE_ERR_NO_RUN
-        return nil
-    }
-    return snapshot
+/// Runs `body` on a copy of the last ended run of `list`, or returns why there is none.
+private func withEndedRun(_ list: UInt32, _ body: (borrowing RunCopy) -> Int32) -> Int32 {
+    var status = DEVSTATE_OK
+    guard let recorder = qemuList(list, status: &status),
+          let copy = recorder.copyRun(status: &status) else { return status }
+    guard copy.isComplete else { return DEVSTATE_ERR_NO_RUN }
+    return body(copy)
 }
 
 @c @implementation
@@ -139,17 +155,16 @@ public func devstate_qemu_times(
     _ list: UInt32, _ out: UnsafeMutablePointer<UnsafeMutablePointer<devstate_qapi_time_list>?>!
 ) -> Int32 {
     guard let out else { return DEVSTATE_ERR_NULL }
-    var status = DEVSTATE_OK
-    guard let snapshot = endedRun(list, status: &status) else { return status }
     // The one optional bool of QEMU's struct: `handler` in the save lists, `iterable` in the loads.
     let flagged = list == DEVSTATE_QEMU_LIST_INCOMING ? DEVSTATE_ENTRY_ITERABLE : DEVSTATE_ENTRY_HANDLER
-    return snapshot.buildList(out, include: { $0.flags != DEVSTATE_ENTRY_CHECKPOINT },
-                              nameOf: { (value: UnsafeMutablePointer<devstate_qapi_time>) in
-                                  value.pointee.name
-                              }) { (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
-        let flag = record.flags == flagged
-        return devstate_qapi_time(name: name, instance_id: record.instanceID, time_us: record.saveTime,
-                                  has_flag: flag, flag: flag)
+    return withEndedRun(list) { run in
+        run.buildList(out, include: { $0.flags != DEVSTATE_ENTRY_CHECKPOINT },
+                      nameOf: { (value: UnsafeMutablePointer<devstate_qapi_time>) in value.pointee.name }) {
+            (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
+            let flag = record.flags == flagged
+            return devstate_qapi_time(name: name, instance_id: record.instanceID, time_us: record.saveTime,
+                                      has_flag: flag, flag: flag)
+        }
     }
 }
 
@@ -158,13 +173,21 @@ public func devstate_qemu_checkpoints(
     _ list: UInt32, _ out: UnsafeMutablePointer<UnsafeMutablePointer<devstate_qapi_checkpoint_list>?>!
 ) -> Int32 {
     guard let out else { return DEVSTATE_ERR_NULL }
-    var status = DEVSTATE_OK
-    guard let snapshot = endedRun(list, status: &status) else { return status }
-    return snapshot.buildList(out, include: { $0.flags == DEVSTATE_ENTRY_CHECKPOINT },
-                              nameOf: { (value: UnsafeMutablePointer<devstate_qapi_checkpoint>) in
-                                  value.pointee.name
-                              }) { (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
-        devstate_qapi_checkpoint(name: name, time_us: snapshot.offset(ofCheckpoint: record))
+    return withEndedRun(list) { run in
+        run.buildList(out, include: { $0.flags == DEVSTATE_ENTRY_CHECKPOINT },
+                      nameOf: { (value: UnsafeMutablePointer<devstate_qapi_checkpoint>) in value.pointee.name }) {
+            (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
+            devstate_qapi_checkpoint(name: name, time_us: run.offset(ofCheckpoint: record))
+        }
+    }
+}
+
+@c @implementation
+public func devstate_qemu_refused(_ list: UInt32, _ out: UnsafeMutablePointer<UInt64>!) -> Int32 {
+    guard let out else { return DEVSTATE_ERR_NULL }
+    return withEndedRun(list) { run in
+        out.pointee = run.refused
+        return DEVSTATE_OK
     }
 }
 
@@ -180,72 +203,4 @@ public func devstate_qapi_checkpoint_list_free(
 ) -> Int32 {
     freeQAPIList(list, next: { $0.pointee.next }, value: { $0.pointee.value },
                  name: { $0.pointee.name })
-}
-
-/// Frees a QAPI-shaped list: each node, its value and the value's name.
-func freeQAPIList<Node, Value>(
-    _ list: UnsafeMutablePointer<Node>?, next: (UnsafeMutablePointer<Node>) -> UnsafeMutablePointer<Node>?,
-    value: (UnsafeMutablePointer<Node>) -> UnsafeMutablePointer<Value>?,
-    name: (UnsafeMutablePointer<Value>) -> UnsafeMutablePointer<CChar>?
-) -> Int32 {
-    var node = list
-    while let current = node {
-        node = next(current)
-        if let item = value(current) {
-            devstate_shim_free(name(item))
-            devstate_shim_free(item)
-        }
-        devstate_shim_free(current)
-    }
-    return DEVSTATE_OK
-}
-
-/// A node of a QAPI list: `next` first, then the value pointer (the generator's layout).
-private struct QAPINode<Value> {
-    var next: UnsafeMutablePointer<QAPINode<Value>>?
-    var value: UnsafeMutablePointer<Value>?
-}
-
-extension Snapshot {
-    /// Builds a QAPI list of the included entries, front to back, with malloc-family memory; on
-    /// exhaustion frees what it built and leaves *out untouched. `List` must have the QAPI list
-    /// layout (next, value), which the header's list types have.
-    func buildList<List, Value>(
-        _ out: UnsafeMutablePointer<UnsafeMutablePointer<List>?>,
-        include: (EntryRecord) -> Bool,
-        nameOf: (UnsafeMutablePointer<Value>) -> UnsafeMutablePointer<CChar>?,
-        value makeValue: (EntryRecord, UnsafeMutablePointer<CChar>) -> Value
-    ) -> Int32 {
-        typealias Node = QAPINode<Value>
-        precondition(MemoryLayout<Node>.size == MemoryLayout<List>.size)
-        var head: UnsafeMutablePointer<Node>?
-        var tail: UnsafeMutablePointer<Node>?
-        for position in indices {
-            let record = record(at: position)
-            guard include(record) else { continue }
-            let bytes = name(of: record)
-            let rawNode = devstate_shim_calloc(1, MemoryLayout<Node>.size)
-            let rawValue = devstate_shim_calloc(1, MemoryLayout<Value>.size)
-            let rawName = devstate_shim_malloc(bytes.count + 1)
-            guard let rawNode, let rawValue, let rawName else {
-                devstate_shim_free(rawNode)
-                devstate_shim_free(rawValue)
-                devstate_shim_free(rawName)
-                _ = freeQAPIList(head, next: { $0.pointee.next }, value: { $0.pointee.value },
-                                 name: nameOf)
-                return DEVSTATE_ERR_NOMEM
-            }
-            let name = rawName.bindMemory(to: CChar.self, capacity: bytes.count + 1)
-            bytes.withMemoryRebound(to: CChar.self) { name.initialize(from: $0.baseAddress!, count: $0.count) }
-            name[bytes.count] = 0
-            let value = rawValue.bindMemory(to: Value.self, capacity: 1)
-            value.initialize(to: makeValue(record, name))
-            let node = rawNode.bindMemory(to: Node.self, capacity: 1)
-            node.initialize(to: Node(next: nil, value: value))
-            if let tail { tail.pointee.next = node } else { head = node }
-            tail = node
-        }
-        out.pointee = UnsafeMutableRawPointer(head)?.assumingMemoryBound(to: List.self)
-        return DEVSTATE_OK
-    }
 }

@@ -1,50 +1,6 @@
 // SPDX-License-Identifier: MIT
 import CShim
 
-/// malloc'd copies of a run's entries and name arena; owned by exactly one `Snapshot`.
-struct SnapshotStorage {
-    private(set) var entries: UnsafeMutablePointer<EntryRecord>?
-    private(set) var arena: UnsafeMutablePointer<UInt8>?
-    private(set) var count = 0
-    private let entryCapacity: Int
-    private let arenaCapacity: Int
-
-    /// Nil when memory is exhausted.
-    init?(entries entryCapacity: Int, bytes arenaCapacity: Int) {
-        self.entryCapacity = entryCapacity
-        self.arenaCapacity = arenaCapacity
-        if entryCapacity > 0 {
-            guard let raw = devstate_shim_malloc(entryCapacity * MemoryLayout<EntryRecord>.stride)
-            else { return nil }
-            entries = raw.bindMemory(to: EntryRecord.self, capacity: entryCapacity)
-        }
-        if arenaCapacity > 0 {
-            guard let raw = devstate_shim_malloc(arenaCapacity) else {
-                devstate_shim_free(entries)
-                return nil
-            }
-            arena = raw.bindMemory(to: UInt8.self, capacity: arenaCapacity)
-        }
-    }
-
-    /// Copies `count` records and `bytes` arena bytes; the caller has checked they fit.
-    mutating func fill(entries source: UnsafeMutablePointer<EntryRecord>?, count: Int,
-                       arena sourceArena: UnsafeMutablePointer<UInt8>?, bytes: Int) {
-        if count > 0, let source, let entries {
-            entries.initialize(from: source, count: count)
-        }
-        if bytes > 0, let sourceArena, let arena {
-            arena.initialize(from: sourceArena, count: bytes)
-        }
-        self.count = count
-    }
-
-    func release() {
-        devstate_shim_free(entries)
-        devstate_shim_free(arena)
-    }
-}
-
 /// One kept entry, copied out of a snapshot.
 public struct Entry: Sendable, Equatable {
     /// The name exactly as recorded.
@@ -71,57 +27,33 @@ public struct Entry: Sendable, Equatable {
 
 /// A deep copy of one run, unaffected by later records and resets of its recorder.
 public final class Snapshot: RandomAccessCollection, @unchecked Sendable {
-    private let storage: SnapshotStorage
+    let copy: RunCopy
+
+    init(_ copy: consuming RunCopy) {
+        self.copy = copy
+    }
+
     /// Records not kept because their time was 0 µs.
-    public let skippedZero: UInt64
+    public var skippedZero: UInt64 { copy.skippedZero }
     /// Records refused because the run already held the maximum number of entries.
-    public let dropped: UInt64
-    /// 1 for the recorder's first run, +1 per `beginRun()`.
-    public let run: UInt64
+    public var dropped: UInt64 { copy.dropped }
+    /// Records refused while the run was open, whatever the reason: full (`dropped`), out of
+    /// memory, or a bad name or kind. Each is an entry the run should hold and does not.
+    public var refused: UInt64 { copy.refused }
+    /// 1 for the recorder's first run, +1 per run opened.
+    public var run: UInt64 { copy.run }
     /// Whether the run had ended when the copy was taken.
-    public let isComplete: Bool
+    public var isComplete: Bool { copy.isComplete }
     /// The run's earliest clock reading (µs): a checkpoint's, or the start of a span the QEMU
     /// hooks recorded. Checkpoint times are counted from it. Nil when the run saw none.
-    public let origin: Int64?
-
-    init(storage: SnapshotStorage, skippedZero: UInt64, dropped: UInt64, run: UInt64,
-         isComplete: Bool, origin: Int64?) {
-        self.storage = storage
-        self.skippedZero = skippedZero
-        self.dropped = dropped
-        self.run = run
-        self.isComplete = isComplete
-        self.origin = origin
-    }
-
-    /// Microseconds from the run's origin to a checkpoint's reading; 0 if the clock went back.
-    func offset(ofCheckpoint record: EntryRecord) -> UInt64 {
-        let reading = Int64(bitPattern: record.saveTime)
-        let origin = self.origin ?? reading
-        return reading > origin ? UInt64(bitPattern: reading &- origin) : 0
-    }
-
-    deinit {
-        storage.release()
-    }
+    public var origin: Int64? { copy.origin }
 
     public var startIndex: Int { 0 }
-    public var endIndex: Int { storage.count }
+    public var endIndex: Int { copy.count }
 
     public subscript(position: Int) -> Entry {
-        let record = self.record(at: position)
-        return Entry(nameBytes: Array(name(of: record)), instanceID: record.instanceID,
+        let record = copy.record(at: position)
+        return Entry(nameBytes: Array(copy.name(of: record)), instanceID: record.instanceID,
                      saveTime: record.saveTime, kind: EntryKind(flags: record.flags) ?? .vmsd)
-    }
-
-    func record(at position: Int) -> EntryRecord {
-        precondition(position >= 0 && position < storage.count, "Snapshot index out of range")
-        return storage.entries.unsafelyUnwrapped[position]
-    }
-
-    /// The recorded bytes, without the NUL that follows them in the arena.
-    func name(of record: EntryRecord) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: storage.arena.unsafelyUnwrapped + Int(record.nameOffset),
-                            count: Int(record.nameLength))
     }
 }

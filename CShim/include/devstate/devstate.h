@@ -14,6 +14,11 @@
  *    returning something else (version queries, devstate_default_recorder)
  *    do otherwise.
  *  - A failing call changes nothing: what a recorder holds stays intact.
+ *    The one exception is bookkeeping: a record refused while a run is open
+ *    is counted by that run (devstate_snapshot_refused()), so that a list
+ *    never loses an entry silently.
+ *  - The library never stops its host: running out of memory is
+ *    DEVSTATE_ERR_NOMEM from whichever call needed it, never an abort.
  *  - Handles are opaque. A freed handle is detected and refused with
  *    DEVSTATE_ERR_INVALID_HANDLE (so a double free is harmless) until the
  *    library issues the same handle value again for a new object, much like
@@ -35,12 +40,12 @@ extern "C" {
 
 /* Library version this header belongs to. */
 #define DEVSTATE_VERSION_MAJOR 0
-#define DEVSTATE_VERSION_MINOR 2
+#define DEVSTATE_VERSION_MINOR 3
 #define DEVSTATE_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as devstate_version_number() returns. */
 #define DEVSTATE_VERSION_NUMBER \
     (DEVSTATE_VERSION_MAJOR * 10000 + DEVSTATE_VERSION_MINOR * 100 + DEVSTATE_VERSION_PATCH)
-#define DEVSTATE_VERSION_STRING "0.2.0"
+#define DEVSTATE_VERSION_STRING "0.3.0"
 /*
  * ABI version: changes only on an incompatible change of this header's
  * functions or structs, and is the number after ".so." in the soname.
@@ -185,7 +190,10 @@ DEVSTATE_API int32_t devstate_run_begin(devstate_recorder *recorder);
  * Errors (nothing recorded, nothing else changed): DEVSTATE_ERR_NULL,
  * DEVSTATE_ERR_NAME_EMPTY, DEVSTATE_ERR_NAME_TOO_LONG, DEVSTATE_ERR_FLAGS,
  * DEVSTATE_ERR_NO_RUN, DEVSTATE_ERR_INVALID_HANDLE, DEVSTATE_ERR_NOMEM,
- * DEVSTATE_ERR_FULL (counted as dropped).
+ * DEVSTATE_ERR_FULL (counted as dropped). Since 0.3.0 an armed recorder
+ * (devstate_run_arm) opens its run first, and every refusal but
+ * NO_RUN and INVALID_HANDLE is counted by the open run
+ * (devstate_snapshot_refused).
  * Makes no heap allocation once the recorder's storage has grown to the run's size.
  */
 DEVSTATE_API int32_t devstate_record(devstate_recorder *recorder, const char *name,
@@ -204,7 +212,8 @@ DEVSTATE_API int32_t devstate_record(devstate_recorder *recorder, const char *na
  * DEVSTATE_ENTRY_CHECKPOINT does the same but keeps the instance id given.
  * Errors (nothing recorded): DEVSTATE_ERR_NULL, DEVSTATE_ERR_NAME_EMPTY,
  * DEVSTATE_ERR_NAME_TOO_LONG, DEVSTATE_ERR_NO_RUN, DEVSTATE_ERR_INVALID_HANDLE,
- * DEVSTATE_ERR_NOMEM, DEVSTATE_ERR_FULL (counted as dropped).
+ * DEVSTATE_ERR_NOMEM, DEVSTATE_ERR_FULL (counted as dropped); armed
+ * recorders and refusals as for devstate_record().
  * Makes no heap allocation once the recorder's storage has grown to the run's size.
  */
 DEVSTATE_API int32_t devstate_checkpoint(devstate_recorder *recorder, const char *name,
@@ -212,9 +221,33 @@ DEVSTATE_API int32_t devstate_checkpoint(devstate_recorder *recorder, const char
 
 /*
  * Closes the open run; its entries stay until the next devstate_run_begin().
- * Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE, DEVSTATE_ERR_NO_RUN.
+ * Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE, DEVSTATE_ERR_NO_RUN
+ * (no run is open, an armed one included: nothing changes then).
  */
 DEVSTATE_API int32_t devstate_run_end(devstate_recorder *recorder);
+
+/*
+ * Since 0.3.0: windows that open with their first entry, and runs dropped
+ * without a successor.
+ *
+ * devstate_run_arm() drops the recorder's run (open or ended) and arms it:
+ * the next devstate_record() or devstate_checkpoint() call -- kept, skipped
+ * or refused -- opens a new run first, as devstate_run_begin() would, so a
+ * run can start at an event that only the recording code sees (QEMU: the
+ * first device load of a switchover). Until then a snapshot returns
+ * DEVSTATE_ERR_EMPTY and devstate_run_end() DEVSTATE_ERR_NO_RUN.
+ *
+ * devstate_run_discard() drops the run and opens none: records are refused
+ * with DEVSTATE_ERR_NO_RUN (and not counted) and snapshots return
+ * DEVSTATE_ERR_EMPTY until the next devstate_run_begin() or
+ * devstate_run_arm(). For a run that must never be reported, e.g. one that
+ * belongs to a side of a migration the host has left.
+ *
+ * Both keep the storage, as devstate_run_begin() does.
+ * Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE.
+ */
+DEVSTATE_API int32_t devstate_run_arm(devstate_recorder *recorder);
+DEVSTATE_API int32_t devstate_run_discard(devstate_recorder *recorder);
 
 /* --- snapshots ---------------------------------------------------------- */
 
@@ -223,7 +256,8 @@ DEVSTATE_API int32_t devstate_run_end(devstate_recorder *recorder);
  * which the caller frees with devstate_snapshot_free(). Later records and
  * resets do not change it.
  * Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE, DEVSTATE_ERR_NOMEM,
- * DEVSTATE_ERR_EMPTY (no run ever began on this recorder).
+ * DEVSTATE_ERR_EMPTY (no run ever began on this recorder; since 0.3.0 also:
+ * its run was armed or discarded and no new one has opened).
  */
 DEVSTATE_API int32_t devstate_snapshot_take(devstate_recorder *recorder,
                                             devstate_snapshot **out);
@@ -234,6 +268,16 @@ DEVSTATE_API int32_t devstate_snapshot_free(devstate_snapshot *snapshot);
 /* Fills *out with the snapshot's totals. Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE. */
 DEVSTATE_API int32_t devstate_snapshot_get_info(const devstate_snapshot *snapshot,
                                                 devstate_snapshot_info *out);
+
+/*
+ * Since 0.3.0. Fills *out with the number of records refused while the
+ * snapshot's run was open, whatever the reason: DEVSTATE_ERR_FULL (also
+ * counted in devstate_snapshot_info.dropped), DEVSTATE_ERR_NOMEM, or a name
+ * or flags the call was refused for (NULL, empty, too long, unknown flags).
+ * Each is an entry the run should hold and does not: 0 means the run is
+ * complete. Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE.
+ */
+DEVSTATE_API int32_t devstate_snapshot_refused(const devstate_snapshot *snapshot, uint64_t *out);
 
 /*
  * Fills *out with entry `index` (0-based, record order). The name pointer

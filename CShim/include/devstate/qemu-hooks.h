@@ -241,6 +241,35 @@ DEVSTATE_API int32_t devstate_qemu_times(uint32_t list, devstate_qapi_time_list 
 DEVSTATE_API int32_t devstate_qemu_checkpoints(uint32_t list,
                                                devstate_qapi_checkpoint_list **out);
 
+/*
+ * Since 0.3.0: downtime windows. A list records only inside its side's
+ * downtime; the host says where that is:
+ *  - devstate_qemu_arm(list) drops the list's run and opens the next one at
+ *    its first record or checkpoint (devstate_run_arm). QEMU arms the
+ *    INCOMING list when an incoming migration starts, so that the run, and
+ *    the origin of its checkpoint times, begins with the switchover's first
+ *    device load, not with the loads the source sends at setup.
+ *  - devstate_qemu_discard(list) drops the list's run and opens none
+ *    (devstate_run_discard): what arrives afterwards is refused with
+ *    DEVSTATE_ERR_NO_RUN and nothing is reported. QEMU discards the INCOMING
+ *    list when the process becomes a source, or COLO takes the incoming
+ *    migration over, so that a reply never mixes sides or shows work that
+ *    was not the migration's downtime.
+ * Both return as devstate_run_arm() / devstate_run_discard(), or
+ * DEVSTATE_ERR_NO_LIST, DEVSTATE_ERR_NOMEM (the list's recorder could not
+ * be made).
+ */
+DEVSTATE_API int32_t devstate_qemu_arm(uint32_t list);
+DEVSTATE_API int32_t devstate_qemu_discard(uint32_t list);
+
+/*
+ * Since 0.3.0. The number of records refused while the last ended run of
+ * `list` was open (devstate_snapshot_refused): entries the list should hold
+ * and does not, because it was full (DEVSTATE_MAX_ENTRIES), memory ran out,
+ * or a name was refused. Errors as devstate_qemu_times().
+ */
+DEVSTATE_API int32_t devstate_qemu_refused(uint32_t list, uint64_t *out);
+
 /* Frees a list as devstate_qapi_list_free() does; NULL is accepted. Returns DEVSTATE_OK. */
 DEVSTATE_API int32_t devstate_qapi_time_list_free(devstate_qapi_time_list *list);
 DEVSTATE_API int32_t devstate_qapi_checkpoint_list_free(devstate_qapi_checkpoint_list *list);
