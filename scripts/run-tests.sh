@@ -112,7 +112,7 @@ fi
 links="shared static"
 full || links=shared
 echo "== C tests: gcc -std=c11 and g++, linked $links (pkg-config devstate / devstate-static)"
-for t in abi replay json stress alloc whole layout; do
+for t in abi replay json stress alloc nomem whole layout; do
     for lang in c11 cxx; do
         for link in $links; do
             pc=devstate; [ $link = static ] && pc=devstate-static

@@ -49,7 +49,10 @@ extension RunCopy {
         guard let text = json_object_to_json_string_length(array, flags, &length) else {
             return DEVSTATE_ERR_JSON
         }
-        return body(text, length)
+        // json-c's writers ignore a failed growth of their buffer and go on, so under memory
+        // exhaustion the text can lack pieces: read it back before anyone sees it.
+        let status = readsBack(text, length: length)
+        return status == DEVSTATE_OK ? body(text, length) : status
     }
 
     private func makeObject(for record: EntryRecord) -> OpaquePointer? {

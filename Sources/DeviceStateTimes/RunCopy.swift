@@ -24,10 +24,9 @@ struct RunCopy: ~Copyable {
             entries = raw.bindMemory(to: EntryRecord.self, capacity: entryCapacity)
         }
         if arenaCapacity > 0 {
-            guard let raw = devstate_shim_malloc(arenaCapacity) else {
-                devstate_shim_free(entries)
-                return nil
-            }
+            // Every property has its default, so `self` is whole from the start and `return
+            // nil` runs deinit, which frees `entries`.
+            guard let raw = devstate_shim_malloc(arenaCapacity) else { return nil }
             arena = raw.bindMemory(to: UInt8.self, capacity: arenaCapacity)
         }
     }
