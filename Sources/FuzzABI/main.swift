@@ -8,7 +8,8 @@
 // recorders (the first is the default recorder), four snapshot slots and four JSON string
 // slots, with adversarial names (empty, 255 and 256 bytes with no NUL within, invalid UTF-8,
 // control bytes, embedded NUL) and clock readings (0, negative, INT64_MIN/MAX, a clock that
-// steps back). Every call's status and every value read back is checked against a model of
+// steps back). Since 0.3.0 also arm / discard of recorders and lists and the counts of refused
+// records (op 0x7f). Every call's status and every value read back is checked against a model of
 // the documented contract; a mismatch aborts, which libFuzzer reports as a crash. The model
 // shares no code with the library. Built with AddressSanitizer and libFuzzer coverage by
 // scripts/hardening/run.sh.
@@ -28,14 +29,17 @@ struct ModelEntry: Equatable {
     var flags: UInt32
 }
 
-enum ModelState { case never, open, ended }
+/// none: nothing to report (never begun, or discarded); armed: the next record opens a run.
+enum ModelState { case none, armed, open, ended }
 
 /// A reference type, so recording into the model appends in place (no copy per record).
 final class RecorderModel {
-    var state = ModelState.never
+    var state = ModelState.none
     var entries: [ModelEntry] = []
     var skipped: UInt64 = 0
     var dropped: UInt64 = 0
+    /// Records refused while the run was open (since 0.3.0).
+    var refused: UInt64 = 0
     var run: UInt64 = 0
     /// The run's origin: the least of every kept checkpoint's reading and of every span start
     /// given to devstate_qemu_record_in (skipped 0 us spans included, refused calls not); nil
@@ -43,12 +47,45 @@ final class RecorderModel {
     var origin: Int64?
 
     func begin() {
+        clear()
         state = .open
+        run &+= 1
+    }
+
+    private func clear() {
         entries.removeAll(keepingCapacity: true)
         skipped = 0
         dropped = 0
-        run &+= 1
+        refused = 0
         origin = nil
+    }
+
+    /// devstate_run_arm: the run is dropped and the next record opens a new one.
+    func arm() {
+        clear()
+        state = .armed
+    }
+
+    /// devstate_run_discard: the run is dropped, nothing is open.
+    func discard() {
+        clear()
+        state = .none
+    }
+
+    /// Whether a record call may go into a run: an open one, or an armed one it opens.
+    var accepts: Bool { state == .open || state == .armed }
+
+    /// A record call reaches the run (kept, skipped or refused): an armed run opens first.
+    func reach() {
+        if state == .armed { begin() }
+    }
+
+    /// A record refused with `status` by a live recorder: counted unless no run took it.
+    func noteRefusal(_ status: Int32) {
+        guard status != DEVSTATE_ERR_NO_RUN, status != DEVSTATE_ERR_INVALID_HANDLE,
+              status != DEVSTATE_ERR_NO_LIST, accepts else { return }
+        reach()
+        refused &+= 1
     }
 
     func noteReading(_ reading: Int64) {
@@ -61,6 +98,7 @@ struct SnapshotModel {
     var entries: [ModelEntry]
     var skipped: UInt64
     var dropped: UInt64
+    var refused: UInt64
     var run: UInt64
     var complete: Bool
     var origin: Int64?
@@ -266,7 +304,7 @@ func handleError(_ slot: Int) -> Int32? {
 
 func snapshotModel(of model: RecorderModel) -> SnapshotModel {
     SnapshotModel(entries: model.entries, skipped: model.skipped, dropped: model.dropped,
-                  run: model.run, complete: model.state == .ended, origin: model.origin)
+                  refused: model.refused, run: model.run, complete: model.state == .ended, origin: model.origin)
 }
 
 func verifySnapshot(_ snapshot: OpaquePointer, _ model: SnapshotModel, _ probe: UInt64) {
@@ -278,6 +316,9 @@ func verifySnapshot(_ snapshot: OpaquePointer, _ model: SnapshotModel, _ probe: 
     expect(info.run == model.run, "run \(info.run) != \(model.run)")
     expect(info.complete == (model.complete ? 1 : 0), "complete")
     expect(info.reserved == 0, "info.reserved")
+    var refused: UInt64 = 0
+    expectStatus(devstate_snapshot_refused(snapshot, &refused), is: DEVSTATE_OK, "snapshot_refused")
+    expect(refused == model.refused, "refused \(refused) != \(model.refused)")
     for (index, expected) in model.entries.enumerated() {
         var entry = devstate_entry()
         expectStatus(devstate_snapshot_entry(snapshot, UInt64(index), &entry), is: DEVSTATE_OK, "entry")
@@ -511,7 +552,8 @@ func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: 
         if isCheckpoint {
             var errors = [DEVSTATE_ERR_FLAGS]
             if name == nil { errors.append(DEVSTATE_ERR_NULL) }
-            return expectStatus(status, in: errors, "qemu_record with CHECKPOINT")
+            expectStatus(status, in: errors, "qemu_record with CHECKPOINT")
+            return defaultModel.noteRefusal(status)
         }
         time = spanTime(hook.start, hook.end, status: status)
     } else {
@@ -527,8 +569,13 @@ func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: 
     }
     if !isEntryFlags(flags) { errors.append(DEVSTATE_ERR_FLAGS) }
     let model = recorderModel(slot) ?? RecorderModel()
-    if handleError(slot) == nil, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
-    if !errors.isEmpty { return expectStatus(status, in: errors, "record (flags \(flags))") }
+    if handleError(slot) == nil, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
+    if !errors.isEmpty {
+        expectStatus(status, in: errors, "record (flags \(flags))")
+        if handleError(slot) == nil { model.noteRefusal(status) }
+        return
+    }
+    model.reach()
     // A checkpoint's time is a clock reading: kept even when it is 0.
     if time == 0 && !isCheckpoint {
         expectStatus(status, is: DEVSTATE_SKIPPED_ZERO, "record of 0 us")
@@ -554,8 +601,13 @@ func checkpoint(_ slot: Int, _ name: CName?, reading: Int64) {
     var errors = nameErrors(name)
     if let error = handleError(slot) { errors.append(error) }
     let model = recorderModel(slot) ?? RecorderModel()
-    if handleError(slot) == nil, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
-    if !errors.isEmpty { return expectStatus(status, in: errors, "checkpoint") }
+    if handleError(slot) == nil, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
+    if !errors.isEmpty {
+        expectStatus(status, in: errors, "checkpoint")
+        if handleError(slot) == nil { model.noteRefusal(status) }
+        return
+    }
+    model.reach()
     expectStatus(status, is: DEVSTATE_OK, "checkpoint at \(reading)")
     model.entries.append(ModelEntry(name: name!.visible, instance: 0, time: UInt64(bitPattern: reading),
                                     flags: DEVSTATE_ENTRY_CHECKPOINT))
@@ -587,8 +639,13 @@ func listRecord(_ list: UInt32, _ name: CName?, instance: UInt32, start: Int64, 
     if model == nil { errors.append(DEVSTATE_ERR_NO_LIST) }
     // One DEVSTATE_ENTRY_* value, but not CHECKPOINT.
     if !isEntryFlags(flags) || flags == DEVSTATE_ENTRY_CHECKPOINT { errors.append(DEVSTATE_ERR_FLAGS) }
-    if let model, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
-    guard let model, errors.isEmpty else { return expectStatus(status, in: errors, what()) }
+    if let model, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
+    guard let model, errors.isEmpty else {
+        expectStatus(status, in: errors, what())
+        model?.noteRefusal(status)
+        return
+    }
+    model.reach()
     let time = spanTime(start, end, status: status)
     if time == 0 {
         expectStatus(status, is: DEVSTATE_SKIPPED_ZERO, what())
@@ -607,8 +664,13 @@ func listCheckpoint(_ list: UInt32, _ name: CName?, reading: Int64) {
     var errors = nameErrors(name)
     let model = listModel(list)
     if model == nil { errors.append(DEVSTATE_ERR_NO_LIST) }
-    if let model, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
-    guard let model, errors.isEmpty else { return expectStatus(status, in: errors, what()) }
+    if let model, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
+    guard let model, errors.isEmpty else {
+        expectStatus(status, in: errors, what())
+        model?.noteRefusal(status)
+        return
+    }
+    model.reach()
     expectStatus(status, is: DEVSTATE_OK, what())
     model.entries.append(ModelEntry(name: name!.visible, instance: 0, time: UInt64(bitPattern: reading),
                                     flags: DEVSTATE_ENTRY_CHECKPOINT))
@@ -619,7 +681,7 @@ func listCheckpoint(_ list: UInt32, _ name: CName?, reading: Int64) {
 func listQueryStatus(_ list: UInt32) -> Int32 {
     guard let model = listModel(list) else { return DEVSTATE_ERR_NO_LIST }
     switch model.state {
-    case .never: return DEVSTATE_ERR_EMPTY
+    case .none, .armed: return DEVSTATE_ERR_EMPTY
     case .open: return DEVSTATE_ERR_NO_RUN
     case .ended: return DEVSTATE_OK
     }
@@ -660,7 +722,9 @@ func takeSnapshot(_ slot: Int, into target: Int) {
     let status = devstate_snapshot_take(recorderHandle(slot), &handle)
     if let error = handleError(slot) { return expectStatus(status, is: error, "snapshot_take") }
     let model = recorderModel(slot)!
-    if model.state == .never { return expectStatus(status, is: DEVSTATE_ERR_EMPTY, "snapshot_take") }
+    if !(model.state == .open || model.state == .ended) {
+        return expectStatus(status, is: DEVSTATE_ERR_EMPTY, "snapshot_take")
+    }
     expectStatus(status, is: DEVSTATE_OK, "snapshot_take")
     guard let handle else { fail("snapshot_take gave NULL") }
     for other in snapshots.indices where snapshots[other].pointer == handle {
@@ -752,7 +816,7 @@ func qemuDeviceStateTimes() {
     var list: UnsafeMutablePointer<DeviceSaveStateTimeList>?
     let status = devstate_qemu_device_state_times(&list)
     switch defaultModel.state {
-    case .never: expectStatus(status, is: DEVSTATE_ERR_EMPTY, "qemu_device_state_times")
+    case .none, .armed: expectStatus(status, is: DEVSTATE_ERR_EMPTY, "qemu_device_state_times")
     case .open: expectStatus(status, is: DEVSTATE_ERR_NO_RUN, "qemu_device_state_times")
     case .ended:
         expectStatus(status, is: DEVSTATE_OK, "qemu_device_state_times")
@@ -959,6 +1023,49 @@ func operation020(_ kind: Int, _ argument: UInt8, _ input: inout Input) {
     }
 }
 
+/// The operations added with 0.3.0 (op 0x7f, a bulk op before): windows that open with their
+/// first record, runs dropped without a successor, and the count of refused records.
+func operation030(_ argument: UInt8, _ input: inout Input) {
+    let slot = Int(argument >> 3) % allSlots
+    switch argument % 8 {
+    case 0, 1:  // devstate_run_arm / devstate_run_discard on any recorder slot
+        let handle = recorderHandle(slot)
+        let status = argument % 8 == 0 ? devstate_run_arm(handle) : devstate_run_discard(handle)
+        if let error = handleError(slot) { return expectStatus(status, is: error, "run_arm/discard") }
+        expectStatus(status, is: DEVSTATE_OK, "run_arm/discard")
+        if argument % 8 == 0 { recorderModel(slot)!.arm() } else { recorderModel(slot)!.discard() }
+    case 2, 3:  // devstate_qemu_arm / devstate_qemu_discard
+        let list = listSelector(input.byte(), &input)
+        let status = argument % 8 == 2 ? devstate_qemu_arm(list) : devstate_qemu_discard(list)
+        guard let model = listModel(list) else { return expectStatus(status, is: DEVSTATE_ERR_NO_LIST, "qemu_arm/discard(\(list))") }
+        expectStatus(status, is: DEVSTATE_OK, "qemu_arm/discard(\(list))")
+        if argument % 8 == 2 { model.arm() } else { model.discard() }
+    case 4:  // devstate_qemu_refused
+        let list = listSelector(input.byte(), &input)
+        var refused: UInt64 = 0x5a5a
+        let status = devstate_qemu_refused(list, &refused)
+        let expected = listQueryStatus(list)
+        expectStatus(status, is: expected, "qemu_refused(\(list))")
+        if expected == DEVSTATE_OK, let model = listModel(list) {
+            expect(refused == model.refused, "qemu_refused(\(list)) \(refused) != \(model.refused)")
+        }
+    case 5:  // NULL arguments of the 0.3.0 calls; none may change anything
+        expectStatus(devstate_run_arm(nil), is: DEVSTATE_ERR_NULL, "run_arm(NULL)")
+        expectStatus(devstate_run_discard(nil), is: DEVSTATE_ERR_NULL, "run_discard(NULL)")
+        expectStatus(devstate_qemu_refused(DEVSTATE_QEMU_LIST_INCOMING, nil), is: DEVSTATE_ERR_NULL, "qemu_refused(l, NULL)")
+        expectStatus(devstate_snapshot_refused(nil, nil), is: DEVSTATE_ERR_NULL, "snapshot_refused(NULL)")
+        for case .live(let pointer, _) in snapshots {
+            expectStatus(devstate_snapshot_refused(pointer, nil), is: DEVSTATE_ERR_NULL, "snapshot_refused(s, NULL)")
+        }
+        for case .dead(let pointer) in snapshots {
+            var refused: UInt64 = 0
+            expectStatus(devstate_snapshot_refused(pointer, &refused), is: DEVSTATE_ERR_INVALID_HANDLE, "snapshot_refused on freed")
+        }
+    default:  // a record through the generic call on an armed or discarded slot
+        recordOperation(slot, argument & 0x7f, &input)
+    }
+}
+
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     var input = Input(bytes: UnsafeBufferPointer(start: data, count: size))
@@ -1018,6 +1125,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         case 13: checkStaticQueries(Int32(bitPattern: input.u32()))
         case 14: nullArguments(slot)
         case 15 where op >= 0x80 && op < 0xf0: operation020(Int(op >> 4) - 8, argument, &input)
+        case 15 where op == 0x7f: operation030(argument, &input)
         default:
             // Many short records: grows the entry array (64, 128, ...) and the name arena (4096, ...).
             guard let model = recorderModel(slot), model.entries.count < maxEntriesPerRecorder else { continue }

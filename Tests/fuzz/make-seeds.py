@@ -149,6 +149,33 @@ seeds["checkpoints"] = (bytes([NEW, 0, BEGIN, 0])
                         + bytes([ON_SLOT, 7, 0]) + bytes([ON_SLOT, 7, 1]) + record_flags(0, raw_name("load"), 2)[2:]
                         + checkpoint(7, raw_name("mark"), NEGATIVE, 9) + bytes([ON_SLOT, 7, 2, ON_SLOT, 7, 3])
                         + queries(3) + bytes([LIST_TAKE, 7 | 8, INSPECT, 8, 0, JSON, 8, 0]))
+# 0.3.0 operations: op 0x7f, argument % 8 picks the call, (argument >> 3) % 8 the recorder slot.
+V030 = 0x7f
+ARM, DISCARD, LIST_ARM, LIST_DISCARD, LIST_REFUSED, NULLS030, RECORD030 = 0, 1, 2, 3, 4, 5, 6
+
+
+def v030(call, slot=0):
+    return bytes([V030, call | (slot << 3)])
+
+
+# A destination's window: the INCOMING list armed, loads and checkpoints open it at the first
+# load (whose start is the origin), a refused load (empty name) is counted, the end closes it;
+# queried while armed (EMPTY) and once ended (refused = 1). Then a private recorder armed,
+# opened by a refused record, discarded (EMPTY, records refused with NO_RUN and not counted),
+# armed again and opened by a checkpoint; then the NULL arguments.
+seeds["windows"] = (v030(LIST_ARM) + bytes([INCOMING]) + queries(INCOMING) + v030(LIST_REFUSED) + bytes([INCOMING])
+                    + record_in(INCOMING, raw_name("0000:00:02.0/virtio-mem-device"), 0, TICK, 9, 12)
+                    + record_in(INCOMING, bytes([0]), 0, TICK, 1, 3)
+                    + list_checkpoint(INCOMING, raw_name("dst-precopy-loadvm-completed"), TICK, 30)
+                    + bytes([LIST_BEGIN_END, INCOMING | END_BIT]) + queries(INCOMING)
+                    + v030(LIST_REFUSED) + bytes([INCOMING])
+                    + v030(LIST_DISCARD) + bytes([INCOMING]) + record_in(INCOMING, raw_name("colo"), 0, TICK, 1, 3)
+                    + queries(INCOMING) + v030(LIST_REFUSED) + bytes([INCOMING])
+                    + bytes([NEW, 0]) + v030(ARM, 0) + bytes([TAKE, 0]) + record(0, bytes([0]))
+                    + record(0, raw_name("kept")) + bytes([TAKE, 0, INSPECT, 0, 0])
+                    + v030(DISCARD, 0) + record(0, raw_name("dropped")) + bytes([TAKE, 0 | 8, INSPECT, 8, 0])
+                    + v030(ARM, 0) + checkpoint(0, raw_name("opens"), TICK, 2) + bytes([END, 0, TAKE, 0 | 16, INSPECT, 16, 0, JSON, 16, 0])
+                    + v030(NULLS030) + v030(RECORD030, 4) + bytes([0]) + raw_name("x")[0:0])
 os.makedirs(root + "/abi", exist_ok=True)
 for name, data in seeds.items():
     open("%s/abi/%s" % (root, name), "wb").write(data)
