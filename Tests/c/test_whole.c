@@ -4,11 +4,16 @@
  * non-iterable saves, src-* checkpoints) and destination side (loads, dst-* checkpoints) as
  * our QEMU series calls the library, and checks what query-migrate would get through the
  * inline hooks, against stand-ins of the QAPI types our series' schema generates.
+ * The downtime windows (0.3.0 hooks): the call sequences of today's series in the cases a
+ * window exists for -- COLO on both sides, a section loaded at setup, postcopy's listen
+ * thread and late bottom half, savevm on a former destination, a full list -- each checked
+ * for what query-migrate shows.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -58,8 +63,11 @@ typedef struct MigrationInfo {
     DeviceLoadStateTimeList *device_load_times;
     bool has_downtime_checkpoints;
     DowntimeCheckpointList *downtime_checkpoints;
+    bool has_downtime_entries_dropped;
+    uint64_t downtime_entries_dropped;
 } MigrationInfo;
 #define DEVSTATE_WANT_WHOLE_DOWNTIME_HOOKS 1
+#define DEVSTATE_WANT_DROPPED_HOOKS 1
 
 #include <devstate/devstate.h>
 #include <devstate/qemu-hooks.h>
@@ -350,6 +358,306 @@ static void test_generic_json(void)
     CHECK_INT(devstate_checkpoint(r, "late", 1), DEVSTATE_ERR_INVALID_HANDLE);
 }
 
+/* ---- the downtime windows (0.3.0): the call sequences of today's series ---------------- */
+
+/* migrate_init(): the process becomes a source; savevm, migrate and snapshots all pass here. */
+static void series_migrate_init(void)
+{
+    CHECK_INT(devstate_qemu_discard(DEVSTATE_QEMU_LIST_ITERABLE_SAVES), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_discard(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_discard(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+}
+
+/*
+ * qemu_savevm_state_complete_precopy_iterable() and _non_iterable(): one pass each. A pass
+ * in COLO state opens no iterable run, so its saves find none (NO_RUN, not counted).
+ */
+static int64_t series_switchover_saves(int64_t clock, bool colo, const char *device)
+{
+    int32_t expected = colo ? DEVSTATE_ERR_NO_RUN : DEVSTATE_OK;
+
+    if (!colo) {
+        CHECK_INT(devstate_qemu_begin(DEVSTATE_QEMU_LIST_ITERABLE_SAVES), DEVSTATE_OK);
+    }
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_ITERABLE_SAVES, "ram", 0, clock, clock + 90,
+                                      DEVSTATE_ENTRY_ITERABLE), expected);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_ITERABLE_SAVES), expected);
+    devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-iterable-saved", clock + 91);
+    if (!colo) { /* COLO saves its devices through qemu_save_device_state(), not timed */
+        CHECK_INT(devstate_qemu_run_begin(), DEVSTATE_OK);
+        CHECK_INT(devstate_qemu_record(device, 0, clock + 92, clock + 140, DEVSTATE_ENTRY_VMSD), DEVSTATE_OK);
+        CHECK_INT(devstate_qemu_run_end(), DEVSTATE_OK);
+        devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-non-iterable-saved", clock + 141);
+    }
+    return clock + 150;
+}
+
+/* A precopy migration's source, from migrate_init() to src-downtime-end. */
+static void series_source(int64_t clock, const char *device)
+{
+    series_migrate_init();
+    CHECK_INT(devstate_qemu_begin(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-downtime-start", clock), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-vm-stopped", clock + 5), DEVSTATE_OK);
+    clock = series_switchover_saves(clock + 10, false, device);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-downtime-end", clock), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS), DEVSTATE_OK);
+}
+
+/* query-migrate: the destination's part, then the source's, as qmp_query_migrate() does. */
+static MigrationInfo series_query(void)
+{
+    MigrationInfo info;
+
+    memset(&info, 0, sizeof(info));
+    qemu_loadvm_get_whole_downtime(&info);
+    qemu_loadvm_get_downtime_dropped(&info);
+    qemu_savevm_get_device_state_times(&info);
+    qemu_savevm_get_whole_downtime(&info);
+    qemu_savevm_get_downtime_dropped(&info);
+    return info;
+}
+
+static void series_free(MigrationInfo *info)
+{
+    devstate_qapi_list_free(info->device_state_times);
+    devstate_qapi_time_list_free((devstate_qapi_time_list *)info->iterable_state_times);
+    devstate_qapi_time_list_free((devstate_qapi_time_list *)info->device_load_times);
+    devstate_qapi_checkpoint_list_free((devstate_qapi_checkpoint_list *)info->downtime_checkpoints);
+}
+
+static size_t count_times(const void *list)
+{
+    const devstate_qapi_time_list *node = (const devstate_qapi_time_list *)list;
+    size_t n = 0;
+
+    for (; node; node = node->next) {
+        n++;
+    }
+    return n;
+}
+
+static bool has_mark(const DowntimeCheckpointList *list, const char *name)
+{
+    for (; list; list = list->next) {
+        if (strcmp(list->value->name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A new process: every list starts with nothing to report. */
+static void series_fresh_process(void)
+{
+    CHECK_INT(devstate_qemu_discard(DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES), DEVSTATE_OK);
+    series_migrate_init();
+}
+
+/*
+ * COLO, secondary: the incoming migration's first load opens the run; COLO then takes over
+ * (discard), loads the device state at every checkpoint (100,000 of them here: refused, not
+ * counted, nothing kept), and after a failover the bottom half passes its checkpoints and
+ * ends a run that is not there. query-migrate shows no list at all.
+ */
+static void test_colo_secondary(void)
+{
+    devstate_recorder *incoming = devstate_qemu_recorder(DEVSTATE_QEMU_LIST_INCOMING);
+    devstate_snapshot *s = NULL;
+    MigrationInfo info;
+    int64_t clock = 1000000;
+    int i, refused = 0;
+
+    series_fresh_process();
+    CHECK_INT(devstate_qemu_arm(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "ram", 0, clock, clock + 30,
+                                      DEVSTATE_ENTRY_ITERABLE), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "timer", 0, clock + 30, clock + 33,
+                                      DEVSTATE_ENTRY_VMSD), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-loadvm-completed", clock + 40),
+              DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_discard(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK); /* COLO starts */
+    for (i = 0; i < 100000; i++) {
+        clock += 1000;
+        refused += devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "0000:00:03.0/e1000e", 0, clock,
+                                           clock + 25, DEVSTATE_ENTRY_VMSD) == DEVSTATE_ERR_NO_RUN;
+    }
+    CHECK_INT(refused, 100000);
+    CHECK_INT(devstate_snapshot_take(incoming, &s), DEVSTATE_ERR_EMPTY); /* nothing was kept */
+    /* failover: process_incoming_migration_bh() */
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-bh-enter", clock),
+              DEVSTATE_ERR_NO_RUN);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-bh-vm-started", clock + 9),
+              DEVSTATE_ERR_NO_RUN);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_ERR_NO_RUN);
+    info = series_query();
+    CHECK(!info.has_device_load_times && !info.has_downtime_checkpoints);
+    CHECK(!info.has_device_state_times && !info.has_iterable_state_times);
+    CHECK(!info.has_downtime_entries_dropped);
+    series_free(&info);
+}
+
+/*
+ * COLO, primary: the initial migration's switchover is recorded; COLO's checkpoint passes
+ * open no iterable run. After the failover (status completed) the lists are the initial
+ * migration's: one ram save, not the last checkpoint's.
+ */
+static void test_colo_primary(void)
+{
+    MigrationInfo info;
+    int64_t clock = 50000000;
+    int i;
+
+    series_fresh_process();
+    series_source(clock, "0000:00:02.0/virtio-net");
+    for (i = 0; i < 1000; i++) {
+        clock += 100000;
+        series_switchover_saves(clock, true, NULL);
+    }
+    info = series_query();
+    CHECK(info.has_iterable_state_times);
+    CHECK_INT(count_times(info.iterable_state_times), 1);
+    CHECK_INT(info.iterable_state_times->value->save_time, 90);
+    CHECK(info.has_device_state_times && info.device_state_times
+          && strcmp(info.device_state_times->value->name, "0000:00:02.0/virtio-net") == 0);
+    CHECK(info.has_downtime_checkpoints && has_mark(info.downtime_checkpoints, "src-downtime-end"));
+    CHECK(info.has_downtime_entries_dropped && info.downtime_entries_dropped == 0);
+    series_free(&info);
+}
+
+/*
+ * A section loaded at setup (virtio-mem's early state) is not passed by the series; the run
+ * opens with the switchover's first load, 58,856 us later, and the checkpoints count from it.
+ */
+static void test_setup_load(void)
+{
+    MigrationInfo info;
+    const int64_t setup = 7000000, switchover = setup + 58856;
+
+    series_fresh_process();
+    CHECK_INT(devstate_qemu_arm(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    /* loadvm_downtime_load() only traces virtio-mem-device-early at `setup` */
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "ram", 0, switchover, switchover + 400,
+                                      DEVSTATE_ENTRY_ITERABLE), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "0000:00:01.0/virtio-mem-device", 0,
+                                      switchover + 400, switchover + 2786, DEVSTATE_ENTRY_VMSD), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-loadvm-completed",
+                                       switchover + 2800), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-bh-vm-started",
+                                       switchover + 3100), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    info = series_query();
+    CHECK_INT(count_times(info.device_load_times), 2);
+    CHECK(info.downtime_checkpoints != NULL);
+    if (info.downtime_checkpoints) {
+        CHECK_INT(info.downtime_checkpoints->value->time, 2800);
+        CHECK_INT(info.downtime_checkpoints->next->value->time, 3100);
+    }
+    CHECK(info.has_downtime_entries_dropped && info.downtime_entries_dropped == 0);
+    series_free(&info);
+}
+
+/*
+ * Postcopy: the package's loads on the main thread open the run. The listen thread can set
+ * `completed` before loadvm_postcopy_handle_run_bh() has run: until the bottom half ends the
+ * run, query-migrate shows nothing rather than a list without its dst-postcopy-bh-*
+ * checkpoints; after it, all five are there. The listen thread's last ram load is not
+ * passed (it runs while the guest does), and a late record would find the run ended.
+ */
+static void test_postcopy(void)
+{
+    static const char *const bh[] = { "dst-postcopy-bh-enter", "dst-postcopy-bh-cpu-synced",
+                                      "dst-postcopy-bh-announced", "dst-postcopy-bh-cache-invalidated",
+                                      "dst-postcopy-bh-vm-started" };
+    MigrationInfo info;
+    int64_t clock = 30000000;
+    size_t i;
+
+    series_fresh_process();
+    CHECK_INT(devstate_qemu_arm(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "cpu", 0, clock, clock + 120,
+                                      DEVSTATE_ENTRY_VMSD), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "0000:00:03.0/e1000e", 0, clock + 120,
+                                      clock + 900, DEVSTATE_ENTRY_VMSD), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-loadvm-completed",
+                                       clock + 950), DEVSTATE_OK);
+    info = series_query(); /* the listen thread completed first */
+    CHECK(!info.has_device_load_times && !info.has_downtime_checkpoints && !info.has_downtime_entries_dropped);
+    series_free(&info);
+    for (i = 0; i < COUNT(bh); i++) {
+        CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, bh[i], clock + 1000 + (int64_t)i * 50),
+                  DEVSTATE_OK);
+    }
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "ram", 0, clock + 5000, clock + 5300,
+                                      DEVSTATE_ENTRY_ITERABLE), DEVSTATE_ERR_NO_RUN);
+    info = series_query();
+    CHECK_INT(count_times(info.device_load_times), 2);
+    for (i = 0; i < COUNT(bh); i++) {
+        CHECK(has_mark(info.downtime_checkpoints, bh[i]));
+    }
+    CHECK_INT(info.downtime_checkpoints->value->time, 950);
+    series_free(&info);
+}
+
+/*
+ * A destination that later runs savevm: migrate_init() discards the incoming lists, savevm
+ * passes no src-downtime-start, so the reply holds savevm's device-state-times and
+ * iterable-state-times only -- no loads, no checkpoints of either side.
+ */
+static void test_savevm_after_incoming(void)
+{
+    MigrationInfo info;
+
+    series_fresh_process();
+    CHECK_INT(devstate_qemu_arm(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "timer", 0, 10, 14, DEVSTATE_ENTRY_VMSD),
+              DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-bh-vm-started", 20), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    info = series_query();
+    CHECK(info.has_device_load_times && info.has_downtime_checkpoints);
+    series_free(&info);
+
+    series_migrate_init(); /* savevm */
+    series_switchover_saves(90000000, false, "0000:00:04.0/virtio-blk");
+    info = series_query();
+    CHECK(!info.has_device_load_times && !info.device_load_times);
+    CHECK(!info.has_downtime_checkpoints && !info.downtime_checkpoints);
+    CHECK(info.has_device_state_times && info.device_state_times
+          && strcmp(info.device_state_times->value->name, "0000:00:04.0/virtio-blk") == 0);
+    CHECK_INT(count_times(info.iterable_state_times), 1);
+    CHECK(info.has_downtime_entries_dropped && info.downtime_entries_dropped == 0);
+    series_free(&info);
+}
+
+/* A full list: what it could not keep is in downtime-entries-dropped, what it kept stays. */
+static void test_dropped(void)
+{
+    MigrationInfo info;
+    char name[32];
+    int64_t clock = 100;
+    long i, kept = 0;
+
+    series_fresh_process();
+    CHECK_INT(devstate_qemu_arm(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    for (i = 0; i < DEVSTATE_MAX_ENTRIES + 5L; i++) {
+        snprintf(name, sizeof(name), "dev%ld", i % 1000);
+        kept += devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, name, 0, clock, clock + 1,
+                                        DEVSTATE_ENTRY_VMSD) == DEVSTATE_OK;
+        clock += 1;
+    }
+    CHECK_INT(kept, DEVSTATE_MAX_ENTRIES);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-bh-vm-started", clock),
+              DEVSTATE_ERR_FULL);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    info = series_query();
+    CHECK_INT(count_times(info.device_load_times), DEVSTATE_MAX_ENTRIES);
+    CHECK(info.has_downtime_entries_dropped);
+    CHECK_INT(info.downtime_entries_dropped, 6);
+    series_free(&info);
+}
+
 int main(void)
 {
     CHECK_INT(devstate_version_number(), DEVSTATE_VERSION_NUMBER);
@@ -358,5 +666,11 @@ int main(void)
     test_destination();
     test_refusals();
     test_generic_json();
+    test_colo_secondary();
+    test_colo_primary();
+    test_setup_load();
+    test_postcopy();
+    test_savevm_after_incoming();
+    test_dropped();
     return harness_finish("whole");
 }

@@ -399,6 +399,64 @@ static inline void qemu_loadvm_get_whole_downtime(MigrationInfo *info)
 }
 #endif
 
+#if defined(DEVSTATE_WANT_DROPPED_HOOKS) && defined(QAPI_TYPES_MIGRATION_H)
+/*
+ * Since 0.3.0, for a QEMU whose schema has our series' member
+ * MigrationInfo.downtime-entries-dropped ('uint64'): define
+ * DEVSTATE_WANT_DROPPED_HOOKS before including this header. The member
+ * counts the entries a side's lists should hold and do not
+ * (devstate_qemu_refused), over the lists whose last run ended; it is set
+ * when at least one of them has, 0 included, and left out otherwise.
+ */
+static inline void devstate_qemu_sum_refused(const uint32_t *lists, size_t count,
+                                             MigrationInfo *info)
+{
+    uint64_t sum = 0;
+    uint64_t refused;
+    bool ended = false;
+    size_t i;
+
+    for (i = 0; i < count; i++) {
+        if (devstate_qemu_refused(lists[i], &refused) == DEVSTATE_OK) {
+            sum += refused;
+            ended = true;
+        }
+    }
+    if (ended) {
+        info->downtime_entries_dropped = sum;
+        info->has_downtime_entries_dropped = true;
+    }
+}
+
+/*
+ * For fill_source_migration_info() of a completed migration: the
+ * source's lists (device-state-times, iterable-state-times, its
+ * checkpoints). Replaces the destination's count, as the checkpoints do.
+ */
+static inline void qemu_savevm_get_downtime_dropped(MigrationInfo *info)
+{
+    static const uint32_t lists[] = {
+        DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES,
+        DEVSTATE_QEMU_LIST_ITERABLE_SAVES,
+        DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS,
+    };
+
+    if (info) {
+        devstate_qemu_sum_refused(lists, sizeof(lists) / sizeof(lists[0]), info);
+    }
+}
+
+/* For fill_destination_migration_info(): the incoming list. */
+static inline void qemu_loadvm_get_downtime_dropped(MigrationInfo *info)
+{
+    static const uint32_t lists[] = { DEVSTATE_QEMU_LIST_INCOMING };
+
+    if (info) {
+        devstate_qemu_sum_refused(lists, 1, info);
+    }
+}
+#endif
+
 #ifdef __cplusplus
 }
 #endif
