@@ -12,6 +12,9 @@ public final class Analyzer {
     /// touches it: no exclusivity check per device.
     @exclusivity(unchecked) private var vmsdByName: [Int8] = []
     private var vmsdNames: NameStore?
+    /// The same for "a section sent at setup" (destination loads).
+    private var setupByName: [Int8] = []
+    private var setupNames: NameStore?
 
     public init(knowledge: DeviceKnowledge = DeviceKnowledge()) {
         self.knowledge = knowledge
@@ -64,6 +67,8 @@ public final class Analyzer {
     /// does `finish` for earlier runs. `prepare` is called from one thread at a time, in log
     /// order; `finish` from any thread, each with its own `Finisher`.
     public func prepare(_ log: SideLog) -> PreparedSide {
+        var log = log
+        if log.side == .destination { setAsideSetupLoads(&log) }
         let vmsd = vmsdFlags(log)
         var recorder = RecorderInfo()
         let kept = record(log, vmsd: vmsd, info: &recorder)
@@ -125,6 +130,42 @@ public final class Analyzer {
         }
     }
 
+
+    /// A destination's loads of sections the source sent at setup (virtio-mem's early state)
+    /// happen at the start of the migration, long before the switchover: they are not
+    /// downtime. They leave the device list, the load phase and the origin it counts from, and
+    /// the side's notes name them. A reply of QEMU's series before library 0.3.0 lists such a
+    /// load and counts its checkpoint times from it: the notes say so.
+    private func setAsideSetupLoads(_ log: inout SideLog) {
+        if setupNames !== log.names {
+            setupNames = log.names
+            setupByName.removeAll(keepingCapacity: true)
+        }
+        let names = log.names
+        func isSetup(_ id: Int32) -> Bool {
+            let i = Int(id)
+            if i >= setupByName.count {
+                setupByName += [Int8](repeating: -1, count: max(i + 1 - setupByName.count, 256))
+            }
+            if setupByName[i] < 0 { setupByName[i] = knowledge.isSetupSection(names.name(id)) ? 1 : 0 }
+            return setupByName[i] == 1
+        }
+        guard log.lines.contains(where: { $0.section == .nonIterable && isSetup($0.idstr) }) else { return }
+        var setAside: [String] = []
+        log.lines.removeAll { line in
+            guard line.section == .nonIterable, isSetup(line.idstr) else { return false }
+            setAside.append("\(names.name(line.idstr))#\(line.instanceID) \(line.timeUS) µs"
+                            + (line.line > 0 ? " (line \(line.line))" : ""))
+            return true
+        }
+        log.deviceCount -= setAside.count
+        log.notes.append("loaded at setup, before the switchover, so not downtime and left out: "
+                         + setAside.joined(separator: ", "))
+        if log.queryMigrate != nil {
+            log.notes.append("this QEMU's series (before library 0.3.0) counts the destination's checkpoint "
+                             + "times from that load: they include the time until the switchover")
+        }
+    }
 
     /// Whether each device has a vmsd (iterable entries count as having one).
     private func vmsdFlags(_ log: SideLog) -> [Bool] {

@@ -10,11 +10,25 @@ public struct DeviceKnowledge: Sendable {
         "spapr/htab",
     ]
 
+    /// Sections the source sends at setup, long before the switchover, by device type (an
+    /// idstr's last component): a VMStateDescription with `early_setup`, in QEMU 10.0 and 10.2
+    /// only virtio-mem's early state. The destination loads them at the start of the migration,
+    /// which is not downtime.
+    public static let qemu10EarlySetup: Set<String> = ["virtio-mem-device-early"]
+
     /// Exact idstrs without a vmsd.
     public var noVMSD: Set<String>
+    /// Device types sent at setup.
+    public var earlySetup: Set<String>
 
     public init(extraNoVMSD: [String] = []) {
         noVMSD = Self.qemu10NoVMSD.union(extraNoVMSD)
+        earlySetup = Self.qemu10EarlySetup
+    }
+
+    /// Whether a destination's load of `name` is of a section sent at setup.
+    public func isSetupSection(_ name: String) -> Bool {
+        earlySetup.contains(Self.deviceType(name))
     }
 
     /// Whether the entry was registered with a vmsd. VFIO devices (`…/vfio`) have none.

@@ -11,9 +11,13 @@ public enum SeriesMember {
     public static let iterableStateTimes = "iterable-state-times"
     public static let deviceLoadTimes = "device-load-times"
     public static let downtimeCheckpoints = "downtime-checkpoints"
+    /// How many entries QEMU could not keep in this side's lists (series of library 0.3.0).
+    public static let downtimeEntriesDropped = "downtime-entries-dropped"
     /// Added by 0.2.0 of the series (0.1.0 has only `device-state-times`).
     public static let added020 = [iterableStateTimes, deviceLoadTimes, downtimeCheckpoints]
-    public static let all = [deviceStateTimes] + added020
+    /// Added by the series of library 0.3.0, which records only each side's downtime.
+    public static let added030 = [downtimeEntriesDropped]
+    public static let all = [deviceStateTimes] + added020 + added030
 }
 
 /// How much of our series a QEMU has.
@@ -24,12 +28,15 @@ public enum Series: String, Sendable, Equatable {
     case v010 = "0.1.0"
     /// The whole downtime: iterable saves, loads and checkpoints too.
     case v020 = "0.2.0"
+    /// Only each side's downtime in the lists, and the count of what they could not keep.
+    case v030 = "0.3.0"
     /// A saved reply of a migration that has not completed: the members would not be there
     /// either way, and there is no schema to ask.
     case unknown
 
     /// The series a set of `query-migrate` member names shows.
     public static func from(members: Set<String>) -> Series {
+        if SeriesMember.added030.contains(where: members.contains) { return .v030 }
         if SeriesMember.added020.contains(where: members.contains) { return .v020 }
         return members.contains(SeriesMember.deviceStateTimes) ? .v010 : .none
     }
@@ -110,6 +117,9 @@ public struct QueryMigrateFacts: Sendable, Equatable {
     /// QEMU's own figures in `query-migrate` (ms; the source's, stock QEMU has them too):
     /// `downtime`, `setup-time`, `total-time`. Nil when absent.
     public var qemuTimes: MigrateReply.QEMUTimes = .init()
+    /// `downtime-entries-dropped`: entries QEMU could not keep in this side's lists (a list
+    /// full, memory exhausted); nil when the reply has no such member (series before 0.3.0).
+    public var entriesDropped: UInt64?
 }
 
 /// What the analyzer needs to know about a side built from a `query-migrate` reply.
@@ -177,6 +187,8 @@ public struct MigrateReply: Sendable, Equatable {
     public var iterableStateTimes: [Entry]?
     public var deviceLoadTimes: [Entry]?
     public var checkpoints: [CheckpointTime]?
+    /// `downtime-entries-dropped`.
+    public var entriesDropped: UInt64?
     /// The series' member names present in the reply.
     public var seriesMembers: Set<String>
 
@@ -205,6 +217,12 @@ public struct MigrateReply: Sendable, Equatable {
         deviceStateTimes = try Self.entries(object, SeriesMember.deviceStateTimes, time: "save-time")
         iterableStateTimes = try Self.entries(object, SeriesMember.iterableStateTimes, time: "save-time")
         deviceLoadTimes = try Self.entries(object, SeriesMember.deviceLoadTimes, time: "load-time")
+        if let raw = object[SeriesMember.downtimeEntriesDropped] {
+            guard let dropped = Self.unsigned(raw) else {
+                throw QueryMigrateError("\(SeriesMember.downtimeEntriesDropped) is not an integer ≥ 0")
+            }
+            entriesDropped = dropped
+        }
         if let raw = object[SeriesMember.downtimeCheckpoints] {
             guard let array = raw as? [Any] else {
                 throw QueryMigrateError("\(SeriesMember.downtimeCheckpoints) is not an array")
@@ -340,7 +358,8 @@ public enum QueryMigrateReport {
         } else {
             series = Series.from(members: reply.seriesMembers)
             switch series {
-            case .v020: known = Set(SeriesMember.all)
+            case .v030: known = Set(SeriesMember.all)
+            case .v020: known = Set(SeriesMember.all).subtracting(SeriesMember.added030)
             case .v010: known = [SeriesMember.deviceStateTimes]
             case .none, .unknown: known = []
             }
@@ -358,7 +377,8 @@ public enum QueryMigrateReport {
         var facts = QueryMigrateFacts(endpoint: input.endpoint, role: role, qemuVersion: input.qemuVersion,
                                       status: reply.status, series: series, seriesFrom: evidence,
                                       outcome: .complete, missing: [], message: nil, rendered: false,
-                                      qemuTimes: role == .source ? reply.qemuTimes : .init())
+                                      qemuTimes: role == .source ? reply.qemuTimes : .init(),
+                                      entriesDropped: reply.entriesDropped)
 
         switch series {
         case .none:
@@ -374,7 +394,7 @@ public enum QueryMigrateReport {
                 + "migration has completed). Save the reply again after the migration completes, or ask the "
                 + "QEMU itself with devstate query SOCKET."
             return (nil, facts)
-        case .v010, .v020:
+        case .v010, .v020, .v030:
             break
         }
         if !known.contains(primary) {
@@ -453,6 +473,10 @@ public enum QueryMigrateReport {
         }
         if partOf010 {
             notes.append("partial: the 0.1.0 series reports no destination loads (device-load-times)")
+        }
+        if let dropped = reply.entriesDropped, dropped > 0 {
+            notes.append("incomplete: QEMU could not keep \(dropped) entr\(dropped == 1 ? "y" : "ies") of this side's lists "
+                + "(downtime-entries-dropped: a list was full or memory ran out); its devices, checkpoints and shares lack them")
         }
         if !allCheckpoints.isEmpty, checkpoints.count < allCheckpoints.count, !checkpoints.isEmpty {
             let dropped = allCheckpoints.filter { $0.name.hasPrefix(otherPrefix) }.map(\.name)

@@ -329,6 +329,7 @@ public enum ReportJSON {
                 ("outcome", .string(q.outcome.rawValue)),
                 ("missing", .array(q.missing.map { .string($0) })),
                 ("message", q.message.map { .string($0) } ?? .null),
+                ("entries-dropped", q.entriesDropped.map { .uint($0) } ?? .null),
             ])),
         ])
     }

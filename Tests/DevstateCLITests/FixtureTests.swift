@@ -183,6 +183,34 @@ import Testing
         #expect(Int64(loaded) <= destination.phases[0].durationUS!)
     }
 
+    /// Stock QEMU 10.0.13, q35 with a virtio-mem-pci device (KVM): the source sent the
+    /// device's early state at setup, and the destination loaded it about 61 ms before the
+    /// switchover. The report leaves that load out of the destination's devices, its load phase
+    /// and the origin the checkpoints count from, and names it in a note.
+    @Test func aSectionLoadedAtSetupIsNotDowntime() throws {
+        let sink = try report(source: "virtio-mem-source.log", destination: "virtio-mem-destination.log")
+        let destination = try #require(sink.runs.last?.destination)
+        let lines = try Fixtures.text("virtio-mem-destination.log").split(separator: "\n")
+        let early = try #require(lines.first { $0.contains("virtio-mem-device-early") })
+        let switchover = try #require(lines.first { $0.contains("vmstate_downtime_load ") && !$0.contains("-early ") })
+        func start(_ line: Substring) -> Int64 {
+            let stamp = Fixtures.stampMicros(String(line[..<line.range(of: "vmstate_downtime_")!.lowerBound]))!
+            return stamp - Int64(line.split(separator: "=").last!)!
+        }
+        #expect(start(switchover) - start(early) > 10_000)  // the capture really has a gap
+        let completed = try #require(try Fixtures.checkpointLines("virtio-mem-destination.log")
+            .first { $0.name == "dst-precopy-loadvm-completed" }?.micros)
+        #expect(!destination.devices.contains { destination.name($0).hasSuffix("virtio-mem-device-early") })
+        #expect(destination.devices.contains { destination.name($0) == "0000:00:01.0/virtio-mem" })
+        #expect(destination.phases.first?.label == "load")
+        #expect(destination.phases.first?.durationUS == completed - start(switchover))
+        #expect(destination.originUS == start(switchover))
+        #expect(destination.notes.contains { $0.contains("loaded at setup") && $0.contains("virtio-mem-device-early#0") })
+        // The source is untouched: its early state is saved at setup, untraced.
+        let source = try #require(sink.runs.last?.source)
+        #expect(source.devices.contains { source.name($0) == "0000:00:01.0/virtio-mem" })
+    }
+
     @Test(arguments: Fixtures.releases)
     func q35DeviceTypes(_ release: String) throws {
         let sink = try report(source: "q35-source.log", destination: "q35-destination.log", release: release)

@@ -49,7 +49,8 @@ func fakeSchema(_ members: [String], decoy: [String] = []) -> String {
     return "[" + entries.joined(separator: ", ") + "]"
 }
 
-let series020 = SeriesMember.all
+let series030 = SeriesMember.all
+let series020 = [SeriesMember.deviceStateTimes] + SeriesMember.added020
 let series010 = [SeriesMember.deviceStateTimes]
 
 func qmpReport(_ inputs: [QueryMigrateInput]) -> (CollectingSink, [QueryMigrateFacts]) {
@@ -291,6 +292,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         #expect(Series.from(members: try members(fakeSchema([], decoy: series020))) == .none)
         #expect(Series.from(members: try members(fakeSchema(series010, decoy: series020))) == .v010)
         #expect(Series.from(members: try members(fakeSchema(series020))) == .v020)
+        #expect(Series.from(members: try members(fakeSchema(series030))) == .v030)
         #expect(try members(fakeSchema(series020)).isSuperset(of: ["status", "downtime"] + series020))
         #expect(throws: QueryMigrateError.self) {
             try MigrateSchema.queryMigrateMembers(try JSONSerialization.jsonObject(with: Data(#"[{"name": "query-status", "meta-type": "command", "ret-type": "1"}]"#.utf8)))
@@ -325,6 +327,51 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         let asSourceSide = try #require(asSource.runs.first?.source)
         #expect(asSourceSide.devices.map(asSourceSide.name) == ["cpu"])
         #expect(asSource.runs.first?.source?.totalUS == 90)
+    }
+
+    /// Series of library 0.3.0: what QEMU could not keep is counted in the reply, and the report
+    /// says so (a note in every format, the count in the JSON's query-migrate input).
+    @Test func entriesQEMUCouldNotKeepAreReported() throws {
+        func reply(_ dropped: String) throws -> MigrateReply {
+            try MigrateReply(try JSONSerialization.jsonObject(with: Data("""
+                {"status": "completed", "downtime-entries-dropped": \(dropped),
+                 "device-load-times": [{"name": "cpu", "instance-id": 0, "load-time": 40}],
+                 "downtime-checkpoints": [{"name": "dst-precopy-loadvm-completed", "time": 45},
+                                          {"name": "dst-precopy-bh-vm-started", "time": 60}]}
+                """.utf8)))
+        }
+        for (dropped, note) in [(UInt64(3), true), (0, false)] {
+            let (sink, facts) = qmpReport([QueryMigrateInput(endpoint: "d", role: .destination,
+                                                             reply: try reply("\(dropped)"))])
+            #expect(facts.map(\.series) == [.v030] && facts.map(\.entriesDropped) == [dropped])
+            let destination = try #require(sink.runs.first?.destination)
+            #expect(destination.notes.contains { $0.contains("could not keep 3 entries") } == note)
+            var text = ""
+            let json = JSONSink(pretty: false, out: .strings { text += $0 })
+            QueryMigrateReport.render([QueryMigrateInput(endpoint: "d", role: .destination,
+                                                         reply: try reply("\(dropped)"))], sink: json)
+            #expect(text.contains("\"entries-dropped\":\(dropped)"))
+        }
+        #expect(throws: QueryMigrateError.self) { try reply("-1") }
+        #expect(throws: QueryMigrateError.self) { try reply("\"many\"") }
+    }
+
+    /// A reply of the series before library 0.3.0 lists virtio-mem's early section, loaded at
+    /// setup: the report sets it aside and says that the checkpoint times count from it.
+    @Test func aSetupLoadInAnOlderReplyIsSetAside() throws {
+        let reply = try MigrateReply(try JSONSerialization.jsonObject(with: Data("""
+            {"status": "completed",
+             "device-load-times": [{"name": "0000:00:01.0/virtio-mem-device-early", "instance-id": 0, "load-time": 4},
+                                   {"name": "ram", "instance-id": 0, "load-time": 7, "iterable": true},
+                                   {"name": "0000:00:01.0/virtio-mem", "instance-id": 0, "load-time": 383}],
+             "downtime-checkpoints": [{"name": "dst-precopy-loadvm-completed", "time": 67798}]}
+            """.utf8)))
+        let (sink, _) = qmpReport([QueryMigrateInput(endpoint: "d", role: .destination, reply: reply)])
+        let destination = try #require(sink.runs.first?.destination)
+        #expect(destination.devices.map(destination.name) == ["ram", "0000:00:01.0/virtio-mem"])
+        #expect(destination.notes.contains { $0.contains("virtio-mem-device-early#0 4 µs") })
+        #expect(destination.notes.contains { $0.contains("count the destination's checkpoint times from that load")
+            || $0.contains("counts the destination's checkpoint times from that load") })
     }
 
     @Test func handlerEntriesStayInDeviceStateTimes() throws {

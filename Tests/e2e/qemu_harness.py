@@ -131,9 +131,14 @@ def machine_args(config, workdir):
 class QemuVM:
     """One qemu-system-x86_64 process with QMP and the downtime trace."""
 
-    def __init__(self, binary, config, workdir, name, incoming=None, watch_qmp=False):
-        """watch_qmp: also open a second QMP monitor at .watch_qmp_path, for a
-        client of its own (one monitor serves one client at a time)."""
+    def __init__(self, binary, config, workdir, name, incoming=None, watch_qmp=False,
+                 accel="tcg"):
+        """config: a configuration's name (machine_args), or the machine and
+        device arguments themselves as a list.
+        watch_qmp: also open a second QMP monitor at .watch_qmp_path, for a
+        client of its own (one monitor serves one client at a time).
+        accel: tcg, or kvm for a configuration TCG cannot migrate (these guests
+        run SeaBIOS only, which nested KVM runs fine)."""
         self.binary = binary
         self.workdir = workdir
         self.name = name
@@ -147,9 +152,9 @@ class QemuVM:
         args = [binary]
         for d in FIRMWARE_DIRS:
             args += ["-L", d]
-        args += machine_args(config, workdir)
+        args += config if isinstance(config, list) else machine_args(config, workdir)
         args += [
-            "-accel", "tcg",
+            "-accel", accel,
             "-display", "none",
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
             "-trace", "vmstate_downtime_save",
@@ -337,10 +342,27 @@ def migration_info_schema(qmp, member="device-state-times"):
 
 # --- the whole downtime: iterable saves, loads, checkpoints (patch 0005) ----------
 
-# The members 0004 adds to MigrationInfo, after device-state-times
+# The members our series adds to MigrationInfo after device-state-times: the
+# whole downtime's lists and the count of entries they could not keep
 WHOLE_DOWNTIME_MEMBERS = ["iterable-state-times", "device-load-times",
-                          "downtime-checkpoints"]
+                          "downtime-checkpoints", "downtime-entries-dropped"]
 NEW_MEMBERS = ["device-state-times"] + WHOLE_DOWNTIME_MEMBERS
+
+# Sections the source sends at setup, long before the switchover (a
+# VMStateDescription with early_setup; in QEMU 10.0 and 10.2 virtio-mem's
+# only): traced as loads, but not the destination's downtime.
+EARLY_SETUP_SECTIONS = ("virtio-mem-device-early",)
+
+# The checkpoint names our series documents as a fixed list in the QAPI
+# schema (DowntimeCheckpoint.name), source's then destination's
+SOURCE_CHECKPOINTS = ["src-downtime-start", "src-vm-stopped", "src-iterable-saved",
+                      "src-non-iterable-saved", "src-downtime-end"]
+DESTINATION_CHECKPOINTS = [
+    "dst-precopy-loadvm-completed", "dst-precopy-bh-enter", "dst-precopy-bh-announced",
+    "dst-precopy-bh-vm-started", "dst-postcopy-bh-enter", "dst-postcopy-bh-cpu-synced",
+    "dst-postcopy-bh-announced", "dst-postcopy-bh-cache-invalidated",
+    "dst-postcopy-bh-vm-started"]
+POSTCOPY_BH_CHECKPOINTS = [n for n in DESTINATION_CHECKPOINTS if n.startswith("dst-postcopy-bh-")]
 
 # Our checkpoint readings (QEMU_CLOCK_REALTIME, i.e. CLOCK_MONOTONIC) are
 # taken right before trace_vmstate_downtime_checkpoint() is called; the log
@@ -456,12 +478,37 @@ def expected_iterable_times(run):
             for e in run if e["dt"] > 0]
 
 
+def is_setup_load(e):
+    """A traced load of a section the source sent at setup (EARLY_SETUP_SECTIONS)."""
+    return e["ev"] == "load" and e["name"].rsplit("/", 1)[-1] in EARLY_SETUP_SECTIONS
+
+
+def downtime_loads(events):
+    """The traced loads that belong to the destination's downtime, as our series
+    records them: not a section loaded at setup, and in postcopy not the loads
+    of the listen thread, which run while the guest does (ram's last part). The
+    listen thread is told by its thread id (10.0); a log without thread ids
+    (10.2) tells it by what it loads: the iterable "ram" section, which the
+    main thread never loads in a postcopy migration of these configurations
+    (ram is postcopiable, so the switchover saves no part of it)."""
+    loads = [e for e in events if e["ev"] == "load" and not is_setup_load(e)]
+    postcopy = any(e["ev"] == "checkpoint" and e["name"].startswith("dst-postcopy")
+                   for e in events)
+    if postcopy and loads:
+        main = loads[0]["tid"]  # the package's first load: the main thread
+        if main is not None:
+            loads = [e for e in loads if e["tid"] == main]
+        else:
+            loads = [e for e in loads if not (e["type"] == "iterable" and e["name"] == "ram")]
+    return loads
+
+
 def expected_load_times(events):
-    """device-load-times of a destination's trace: every load with time > 0,
-    iterable: true on type=iterable lines. Returns (tid, entry) pairs."""
+    """device-load-times of a destination's trace: every downtime load with
+    time > 0, iterable: true on type=iterable lines. Returns (tid, entry) pairs."""
     out = []
-    for e in events:
-        if e["ev"] != "load" or e["dt"] <= 0:
+    for e in downtime_loads(events):
+        if e["dt"] <= 0:
             continue
         entry = {"name": e["name"], "instance-id": e["iid"], "load-time": e["dt"]}
         if e["type"] == "iterable":
@@ -547,9 +594,9 @@ def check_checkpoints(got, traced, origin_ts, tol=CHECKPOINT_TOLERANCE_US, origi
 
 
 def load_origin(events):
-    """The trace's view of a destination run's origin: the start of its
-    first device load (the line's stamp minus its downtime)."""
-    loads = [e for e in events if e["ev"] == "load"]
+    """The trace's view of a destination run's origin: the start of the
+    first device load of its downtime (the line's stamp minus its downtime)."""
+    loads = downtime_loads(events)
     assert loads, "destination trace has no load"
     return loads[0]["ts"] - loads[0]["dt"]
 

@@ -74,8 +74,8 @@ def check_schema(qmp, kind):
     Ours: device-state-times (DeviceSaveStateTime with *handler)
     is followed by iterable-state-times (the same element type),
     device-load-times (DeviceLoadStateTime {name, instance-id, load-time,
-    *iterable}) and downtime-checkpoints (DowntimeCheckpoint {name, time}),
-    the last four members."""
+    *iterable}), downtime-checkpoints (DowntimeCheckpoint {name, time}) and
+    downtime-entries-dropped (uint64), the last five members."""
     members, elem = h.migration_info_schema(qmp)
     save = [("name", "str", False), ("instance-id", "int", False),
             ("save-time", "int", False)]
@@ -85,10 +85,10 @@ def check_schema(qmp, kind):
         if kind == "0.1.0":
             save.append(("handler", "bool", True))
         assert elem == save, f"DeviceSaveStateTime members: {elem}"
-        assert not set(h.WHOLE_DOWNTIME_MEMBERS) & set(members), members[-4:]
+        assert not set(h.WHOLE_DOWNTIME_MEMBERS) & set(members), members[-5:]
         return
-    assert members[-4:] == h.NEW_MEMBERS, \
-        f"MigrationInfo does not end with {h.NEW_MEMBERS}: {members[-5:]}"
+    assert members[-len(h.NEW_MEMBERS):] == h.NEW_MEMBERS, \
+        f"MigrationInfo does not end with {h.NEW_MEMBERS}: {members[-6:]}"
     save.append(("handler", "bool", True))  # optional ("default" present)
     assert elem == save, f"DeviceSaveStateTime members: {elem}"
     want = {
@@ -113,6 +113,8 @@ def check_source_whole_downtime(info, events, iterable_run, checkpoint_run, labe
     traced run the reply must show, or None for "no such list"."""
     assert info.get("status") == "completed", info
     assert "device-load-times" not in info, "a source lists device loads"
+    assert info.get("downtime-entries-dropped") == 0, \
+        f"{label}: downtime-entries-dropped is {info.get('downtime-entries-dropped')}"
     iruns = h.source_iterable_runs(events)
     want = h.expected_iterable_times(iruns[iterable_run]) if iterable_run is not None else []
     if want:
@@ -145,6 +147,8 @@ def check_destination_whole_downtime(info, events, label):
     type=iterable lines) and every dst-* checkpoint."""
     assert info.get("status") == "completed", info
     assert "device-state-times" not in info and "iterable-state-times" not in info
+    assert info.get("downtime-entries-dropped") == 0, \
+        f"{label}: downtime-entries-dropped is {info.get('downtime-entries-dropped')}"
     loads = info.get("device-load-times")
     assert loads, f"{label}: no device-load-times in {sorted(info)}"
     tagged = h.expected_load_times(events)
@@ -153,7 +157,7 @@ def check_destination_whole_downtime(info, events, label):
         assert set(e) <= {"name", "instance-id", "load-time", "iterable"}, e
         assert e.get("iterable", True) is True, e
     want = [v for _, v in tagged]
-    loads_events = [e for e in events if e["ev"] == "load" and e["dt"] > 0]
+    loads_events = [e for e in h.downtime_loads(events) if e["dt"] > 0]
     postcopy = any(e["name"].startswith("dst-postcopy") for e in events if e["ev"] == "checkpoint")
     if loads != want and postcopy and h.same_without_thread_ids(loads, want, loads_events):
         # postcopy on a log without thread ids: main and listen thread interleave
@@ -170,11 +174,11 @@ def check_destination_whole_downtime(info, events, label):
     assert traced and all(e["name"].startswith("dst-") for e in traced), traced
     cps = info.get("downtime-checkpoints")
     assert cps, f"{label}: no downtime-checkpoints in {sorted(info)}"
-    first_load = next(e for e in events if e["ev"] == "load")
+    first_load = h.downtime_loads(events)[0]
     worst = h.check_checkpoints(cps, traced, h.load_origin(events),
                                 origin_first=first_load["first"])
     h.CHECKPOINT_DEVIATIONS.append((worst, f"{label} destination"))
-    skipped = len([e for e in events if e["ev"] == "load" and e["dt"] <= 0])
+    skipped = len([e for e in h.downtime_loads(events) if e["dt"] <= 0])
     log(f"[{label}] destination: {len(loads)} loads ({skipped} traced with 0 us "
         f"left out), {len(cps)} checkpoints, worst difference to the trace {worst} us")
     return worst

@@ -408,7 +408,7 @@ static inline void qemu_loadvm_get_whole_downtime(MigrationInfo *info)
  * (devstate_qemu_refused), over the lists whose last run ended; it is set
  * when at least one of them has, 0 included, and left out otherwise.
  */
-static inline void devstate_qemu_sum_refused(const uint32_t *lists, size_t count,
+static inline void qemu_migration_sum_refused(const uint32_t *lists, size_t count,
                                              MigrationInfo *info)
 {
     uint64_t sum = 0;
@@ -442,7 +442,7 @@ static inline void qemu_savevm_get_downtime_dropped(MigrationInfo *info)
     };
 
     if (info) {
-        devstate_qemu_sum_refused(lists, sizeof(lists) / sizeof(lists[0]), info);
+        qemu_migration_sum_refused(lists, sizeof(lists) / sizeof(lists[0]), info);
     }
 }
 
@@ -452,7 +452,7 @@ static inline void qemu_loadvm_get_downtime_dropped(MigrationInfo *info)
     static const uint32_t lists[] = { DEVSTATE_QEMU_LIST_INCOMING };
 
     if (info) {
-        devstate_qemu_sum_refused(lists, 1, info);
+        qemu_migration_sum_refused(lists, 1, info);
     }
 }
 #endif
