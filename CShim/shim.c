@@ -10,16 +10,6 @@ devstate_shim_globals_t *devstate_shim_globals(void)
     return &globals;
 }
 
-devstate_shim_lock *devstate_shim_lock_new(void)
-{
-    return calloc(1, sizeof(devstate_shim_lock));
-}
-
-void devstate_shim_lock_free(devstate_shim_lock *lock)
-{
-    free(lock);
-}
-
 /* The contended path of devstate_shim_lock_acquire(): spin on reads, then yield. */
 void devstate_shim_lock_wait(devstate_shim_lock *lock)
 {

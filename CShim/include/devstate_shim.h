@@ -49,9 +49,6 @@ typedef struct devstate_shim_lock {
  */
 #define DEVSTATE_SHIM_INTERNAL __attribute__((visibility("hidden")))
 
-/* NULL when memory is exhausted. */
-DEVSTATE_SHIM_INTERNAL devstate_shim_lock *devstate_shim_lock_new(void);
-DEVSTATE_SHIM_INTERNAL void devstate_shim_lock_free(devstate_shim_lock *lock);
 DEVSTATE_SHIM_INTERNAL void devstate_shim_lock_wait(devstate_shim_lock *lock);
 
 /*
@@ -105,6 +102,70 @@ static inline void *devstate_shim_realloc(void *p, size_t size)
 static inline void devstate_shim_free(void *p)
 {
     free(p);
+}
+
+/*
+ * The head of a recorder's or a snapshot's block: what other threads may read without holding
+ * the block's lock (the lock itself, fixed facts, the registry's link). The Swift part of the
+ * block (RecorderState, a run copy) follows at DEVSTATE_SHIM_BODY_OFFSET and is touched only
+ * under the lock. Swift reaches the head's fields through these functions, so that taking the
+ * lock is never a Swift access to memory another thread is modifying (ThreadSanitizer checks
+ * Swift accesses as wholes).
+ */
+typedef struct devstate_shim_head {
+    devstate_shim_lock lock;
+    int is_default;           /* a default recorder, never freed */
+    long max_entries;         /* most entries a run keeps */
+    void *next;               /* the registry's list of freed blocks (under the globals' lock) */
+} devstate_shim_head;
+
+#define DEVSTATE_SHIM_BODY_OFFSET 32
+_Static_assert(sizeof(devstate_shim_head) <= DEVSTATE_SHIM_BODY_OFFSET,
+               "the head fits before the body");
+_Static_assert(DEVSTATE_SHIM_BODY_OFFSET % 16 == 0, "the body is aligned as malloc aligns");
+
+/* A head of a new block, before any other thread can see it. */
+static inline void devstate_shim_head_init(devstate_shim_head *head, int is_default, long max_entries)
+{
+    head->lock.held = 0;
+    head->is_default = is_default;
+    head->max_entries = max_entries;
+    head->next = NULL;
+}
+
+static inline devstate_shim_lock *devstate_shim_head_lock(devstate_shim_head *head)
+{
+    return &head->lock;
+}
+
+static inline void *devstate_shim_head_body(devstate_shim_head *head)
+{
+    return (char *)head + DEVSTATE_SHIM_BODY_OFFSET;
+}
+
+static inline size_t devstate_shim_body_offset(void)
+{
+    return DEVSTATE_SHIM_BODY_OFFSET;
+}
+
+static inline int devstate_shim_head_is_default(const devstate_shim_head *head)
+{
+    return head->is_default;
+}
+
+static inline long devstate_shim_head_max_entries(const devstate_shim_head *head)
+{
+    return head->max_entries;
+}
+
+static inline void *devstate_shim_head_next(const devstate_shim_head *head)
+{
+    return head->next;
+}
+
+static inline void devstate_shim_head_set_next(devstate_shim_head *head, void *next)
+{
+    head->next = next;
 }
 
 /*

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: MIT
 import CShim
 
-/// A snapshot handle: a malloc'd block with its own lock and the run copy it owns, or none
-/// once freed.
-struct SnapshotCore: ~Copyable {
-    let lock: UnsafeMutablePointer<devstate_shim_lock>
+/// A snapshot handle's body, after its C head (lock, the registry's link): the run copy it
+/// owns, or none once freed. Touched only under the head's lock.
+struct SnapshotBody: ~Copyable {
     var copy: RunCopy?
-    /// The next block in the registry's list of freed snapshot handles.
-    var nextFree: UnsafeMutablePointer<SnapshotCore>?
 }
 
 /// The objects the C ABI has handed out. Handles are never dangling: a freed recorder or
@@ -31,14 +28,14 @@ enum Handles {
     /// use; nil when memory is exhausted (a later call tries again).
     static func list(_ index: Int) -> RecorderRef? {
         if let raw = devstate_shim_load_list(index) {
-            return RecorderRef(raw.assumingMemoryBound(to: RecorderCore.self))
+            return RecorderRef(raw.assumingMemoryBound(to: devstate_shim_head.self))
         }
         return locked { _ in
             if let raw = devstate_shim_load_list(index) {
-                return RecorderRef(raw.assumingMemoryBound(to: RecorderCore.self))
+                return RecorderRef(raw.assumingMemoryBound(to: devstate_shim_head.self))
             }
             guard let made = RecorderRef.make(isDefault: true) else { return nil }
-            devstate_shim_store_list(index, UnsafeMutableRawPointer(made.core))
+            devstate_shim_store_list(index, UnsafeMutableRawPointer(made.head))
             return made
         }
     }
@@ -48,10 +45,10 @@ enum Handles {
     static func newRecorder() -> OpaquePointer? {
         let reused: RecorderRef? = locked { globals in
             guard let raw = globals.pointee.retired_recorders else { return nil }
-            let core = raw.assumingMemoryBound(to: RecorderCore.self)
-            globals.pointee.retired_recorders = core.pointee.nextRetired.map { UnsafeMutableRawPointer($0) }
-            core.pointee.nextRetired = nil
-            return RecorderRef(core)
+            let recorder = RecorderRef(raw.assumingMemoryBound(to: devstate_shim_head.self))
+            globals.pointee.retired_recorders = recorder.nextRetired.map { UnsafeMutableRawPointer($0) }
+            recorder.nextRetired = nil
+            return recorder
         }
         if let reused {
             reused.revive()
@@ -65,63 +62,69 @@ enum Handles {
         if recorder.isDefault { return DEVSTATE_ERR_NOT_OWNED }
         return locked { globals in
             guard recorder.retire() else { return DEVSTATE_ERR_INVALID_HANDLE }
-            recorder.core.pointee.nextRetired = globals.pointee.retired_recorders?
-                .assumingMemoryBound(to: RecorderCore.self)
-            globals.pointee.retired_recorders = UnsafeMutableRawPointer(recorder.core)
+            recorder.nextRetired = globals.pointee.retired_recorders?
+                .assumingMemoryBound(to: devstate_shim_head.self)
+            globals.pointee.retired_recorders = UnsafeMutableRawPointer(recorder.head)
             return DEVSTATE_OK
         }
     }
 
     // MARK: snapshots
 
+    private static func body(_ head: UnsafeMutablePointer<devstate_shim_head>) -> UnsafeMutablePointer<SnapshotBody> {
+        devstate_shim_head_body(head).assumingMemoryBound(to: SnapshotBody.self)
+    }
+
     /// A handle that owns `copy`, or nil when memory is exhausted (the copy is freed then).
     static func newSnapshot(_ copy: consuming RunCopy) -> OpaquePointer? {
-        var block: UnsafeMutablePointer<SnapshotCore>? = locked { globals in
+        var head: UnsafeMutablePointer<devstate_shim_head>? = locked { globals in
             guard let raw = globals.pointee.free_snapshots else { return nil }
-            let block = raw.assumingMemoryBound(to: SnapshotCore.self)
-            globals.pointee.free_snapshots = block.pointee.nextFree.map { UnsafeMutableRawPointer($0) }
-            block.pointee.nextFree = nil
-            return block
+            let head = raw.assumingMemoryBound(to: devstate_shim_head.self)
+            globals.pointee.free_snapshots = devstate_shim_head_next(head)
+            devstate_shim_head_set_next(head, nil)
+            return head
         }
-        if block == nil {
-            guard let lock = devstate_shim_lock_new() else { return nil }
-            guard let raw = devstate_shim_calloc(1, MemoryLayout<SnapshotCore>.stride) else {
-                devstate_shim_lock_free(lock)
-                return nil
-            }
-            let fresh = raw.bindMemory(to: SnapshotCore.self, capacity: 1)
-            fresh.initialize(to: SnapshotCore(lock: lock, copy: nil, nextFree: nil))
-            block = fresh
+        if head == nil {
+            let size = devstate_shim_body_offset() + MemoryLayout<SnapshotBody>.stride
+            guard let raw = devstate_shim_calloc(1, size) else { return nil }
+            let fresh = raw.bindMemory(to: devstate_shim_head.self, capacity: 1)
+            devstate_shim_head_init(fresh, 0, 0)
+            devstate_shim_head_body(fresh).bindMemory(to: SnapshotBody.self, capacity: 1)
+                .initialize(to: SnapshotBody(copy: nil))
+            head = fresh
         }
-        let core = block.unsafelyUnwrapped
-        devstate_shim_lock_acquire(core.pointee.lock)
-        core.pointee.copy = consume copy
-        devstate_shim_lock_release(core.pointee.lock)
-        return OpaquePointer(core)
+        let handle = head.unsafelyUnwrapped
+        let lock = devstate_shim_head_lock(handle)
+        devstate_shim_lock_acquire(lock)
+        body(handle).pointee.copy = consume copy
+        devstate_shim_lock_release(lock)
+        return OpaquePointer(handle)
     }
 
     /// Runs `body` on the live copy behind a handle, holding the handle's own lock so that a
     /// concurrent free waits; DEVSTATE_ERR_INVALID_HANDLE once freed.
-    static func withSnapshot(_ handle: OpaquePointer, _ body: (borrowing RunCopy) -> Int32) -> Int32 {
-        let core = UnsafeMutablePointer<SnapshotCore>(handle)
-        devstate_shim_lock_acquire(core.pointee.lock)
-        defer { devstate_shim_lock_release(core.pointee.lock) }
-        switch core.pointee.copy {
-        case .some(let copy): return body(copy)
+    static func withSnapshot(_ handle: OpaquePointer, _ work: (borrowing RunCopy) -> Int32) -> Int32 {
+        let head = UnsafeMutablePointer<devstate_shim_head>(handle)
+        let lock = devstate_shim_head_lock(head)
+        devstate_shim_lock_acquire(lock)
+        defer { devstate_shim_lock_release(lock) }
+        switch body(head).pointee.copy {
+        case .some(let copy): return work(copy)
         case .none: return DEVSTATE_ERR_INVALID_HANDLE
         }
     }
 
     static func freeSnapshot(_ handle: OpaquePointer) -> Int32 {
-        let core = UnsafeMutablePointer<SnapshotCore>(handle)
-        devstate_shim_lock_acquire(core.pointee.lock)
-        let released = core.pointee.copy.take()
-        devstate_shim_lock_release(core.pointee.lock)
+        let head = UnsafeMutablePointer<devstate_shim_head>(handle)
+        let lock = devstate_shim_head_lock(head)
+        devstate_shim_lock_acquire(lock)
+        let released = body(head).pointee.copy.take()
+        devstate_shim_lock_release(lock)
         guard released != nil else { return DEVSTATE_ERR_INVALID_HANDLE }
         _ = consume released  // the copy's memory goes here, outside every lock
         locked { globals in
-            core.pointee.nextFree = globals.pointee.free_snapshots?.assumingMemoryBound(to: SnapshotCore.self)
-            globals.pointee.free_snapshots = UnsafeMutableRawPointer(core)
+            devstate_shim_head_set_next(head, globals.pointee.free_snapshots)
+            globals.pointee.free_snapshots = UnsafeMutableRawPointer(head)
         }
         return DEVSTATE_OK
     }

@@ -65,61 +65,60 @@ struct RecorderState {
     }
 }
 
-/// The block itself. Never moved once allocated; a handle is its address.
-struct RecorderCore {
-    let lock: UnsafeMutablePointer<devstate_shim_lock>
-    var state: RecorderState
-    /// Most entries one run keeps; further records are dropped and counted.
-    let maxEntries: Int
-    /// A default recorder (devstate_default_recorder, the QEMU lists): never freed.
-    let isDefault: Bool
-    /// The next block in the handle registry's list of retired recorders.
-    var nextRetired: UnsafeMutablePointer<RecorderCore>?
-}
-
-/// A borrowed reference to a core: what the C ABI and `Recorder` work through.
+/// A reference to a recorder's block: a C head (lock, fixed facts, the registry's link; see
+/// devstate_shim_head) and after it the `RecorderState`, which is touched only under the lock.
+/// Never moved once allocated; a handle is the head's address.
 struct RecorderRef {
-    let core: UnsafeMutablePointer<RecorderCore>
+    let head: UnsafeMutablePointer<devstate_shim_head>
 
-    init(_ core: UnsafeMutablePointer<RecorderCore>) {
-        self.core = core
+    init(_ head: UnsafeMutablePointer<devstate_shim_head>) {
+        self.head = head
     }
 
     init(handle: OpaquePointer) {
-        core = UnsafeMutablePointer<RecorderCore>(handle)
+        head = UnsafeMutablePointer<devstate_shim_head>(handle)
     }
 
-    var handle: OpaquePointer { OpaquePointer(core) }
+    var handle: OpaquePointer { OpaquePointer(head) }
 
-    /// A new, empty recorder with malloc'd lock and block; nil when memory is exhausted.
+    private var lock: UnsafeMutablePointer<devstate_shim_lock> { devstate_shim_head_lock(head) }
+
+    private var state: UnsafeMutablePointer<RecorderState> {
+        devstate_shim_head_body(head).assumingMemoryBound(to: RecorderState.self)
+    }
+
+    /// A new, empty recorder in one malloc'd block; nil when memory is exhausted.
     static func make(isDefault: Bool, maxEntries: Int = Int(DEVSTATE_MAX_ENTRIES)) -> RecorderRef? {
-        guard let lock = devstate_shim_lock_new() else { return nil }
-        guard let raw = devstate_shim_calloc(1, MemoryLayout<RecorderCore>.stride) else {
-            devstate_shim_lock_free(lock)
-            return nil
-        }
-        let core = raw.bindMemory(to: RecorderCore.self, capacity: 1)
-        core.initialize(to: RecorderCore(lock: lock, state: RecorderState(), maxEntries: max(0, maxEntries),
-                                         isDefault: isDefault, nextRetired: nil))
-        return RecorderRef(core)
+        let size = devstate_shim_body_offset() + MemoryLayout<RecorderState>.stride
+        guard let raw = devstate_shim_calloc(1, size) else { return nil }
+        let head = raw.bindMemory(to: devstate_shim_head.self, capacity: 1)
+        devstate_shim_head_init(head, isDefault ? 1 : 0, max(0, maxEntries))
+        devstate_shim_head_body(head).bindMemory(to: RecorderState.self, capacity: 1)
+            .initialize(to: RecorderState())
+        return RecorderRef(head)
     }
 
     /// Frees a block made by `make` that no handle refers to (the Swift `Recorder`'s own).
     func destroy() {
-        core.pointee.state.releaseStorage()
-        let lock = core.pointee.lock
-        core.deinitialize(count: 1)
-        devstate_shim_free(core)
-        devstate_shim_lock_free(lock)
+        state.pointee.releaseStorage()
+        state.deinitialize(count: 1)
+        devstate_shim_free(head)
     }
 
-    var isDefault: Bool { core.pointee.isDefault }
+    var isDefault: Bool { devstate_shim_head_is_default(head) != 0 }
+
+    /// The registry's link to the next retired recorder (read and written under its lock).
+    var nextRetired: UnsafeMutablePointer<devstate_shim_head>? {
+        get { devstate_shim_head_next(head)?.assumingMemoryBound(to: devstate_shim_head.self) }
+        nonmutating set { devstate_shim_head_set_next(head, newValue.map { UnsafeMutableRawPointer($0) }) }
+    }
 
     @inline(__always)
     func locked<R>(_ body: (inout RecorderState) -> R) -> R {
-        devstate_shim_lock_acquire(core.pointee.lock)
-        defer { devstate_shim_lock_release(core.pointee.lock) }
-        return body(&core.pointee.state)
+        let lock = self.lock
+        devstate_shim_lock_acquire(lock)
+        defer { devstate_shim_lock_release(lock) }
+        return body(&state.pointee)
     }
 
     // MARK: lifecycle
@@ -199,12 +198,12 @@ struct RecorderRef {
     @inline(__always)
     func record(validName name: UnsafePointer<UInt8>, length: Int, instanceID: UInt32,
                 saveTime: UInt64, flags: UInt32, originCandidate: Int64? = nil) -> Int32 {
-        let core = self.core
-        devstate_shim_lock_acquire(core.pointee.lock)
-        defer { devstate_shim_lock_release(core.pointee.lock) }
-        switch core.pointee.state.phase {
+        let lock = self.lock, state = self.state
+        devstate_shim_lock_acquire(lock)
+        defer { devstate_shim_lock_release(lock) }
+        switch state.pointee.phase {
         case .open: break
-        case .armed: core.pointee.state.open()
+        case .armed: state.pointee.open()
         case .retired: return DEVSTATE_ERR_INVALID_HANDLE
         case .none, .ended: return DEVSTATE_ERR_NO_RUN
         }
@@ -212,38 +211,39 @@ struct RecorderRef {
         // A skipped 0 µs span still began at its reading; a refused record changes nothing.
         let reading = isCheckpoint ? Int64(bitPattern: saveTime) : originCandidate
         guard saveTime != 0 || isCheckpoint else {
-            core.pointee.state.skippedZero &+= 1
-            Self.noteOrigin(reading, in: &core.pointee.state)
+            state.pointee.skippedZero &+= 1
+            Self.noteOrigin(reading, in: &state.pointee)
             return DEVSTATE_SKIPPED_ZERO
         }
-        let count = core.pointee.state.count
-        guard count < core.pointee.maxEntries else {
-            core.pointee.state.dropped &+= 1
-            core.pointee.state.refused &+= 1
+        let count = state.pointee.count
+        let maxEntries = devstate_shim_head_max_entries(head)
+        guard count < maxEntries else {
+            state.pointee.dropped &+= 1
+            state.pointee.refused &+= 1
             return DEVSTATE_ERR_FULL
         }
-        if count == core.pointee.state.entryCapacity,
-           !Self.growEntries(&core.pointee.state, limit: core.pointee.maxEntries) {
-            core.pointee.state.refused &+= 1
+        if count == state.pointee.entryCapacity,
+           !Self.growEntries(&state.pointee, limit: maxEntries) {
+            state.pointee.refused &+= 1
             return DEVSTATE_ERR_NOMEM
         }
         // Bounded by maxEntries × 256 bytes, far from overflowing.
-        let offset = core.pointee.state.arenaUsed
+        let offset = state.pointee.arenaUsed
         let needed = offset &+ length &+ 1
-        if needed > core.pointee.state.arenaCapacity, !Self.growArena(&core.pointee.state, toHold: needed) {
-            core.pointee.state.refused &+= 1
+        if needed > state.pointee.arenaCapacity, !Self.growArena(&state.pointee, toHold: needed) {
+            state.pointee.refused &+= 1
             return DEVSTATE_ERR_NOMEM
         }
-        let destination = core.pointee.state.arena.unsafelyUnwrapped + offset
+        let destination = state.pointee.arena.unsafelyUnwrapped + offset
         devstate_shim_memcpy(destination, name, length)
         destination[length] = 0
-        (core.pointee.state.entries.unsafelyUnwrapped + count).initialize(to: EntryRecord(
+        (state.pointee.entries.unsafelyUnwrapped + count).initialize(to: EntryRecord(
             nameOffset: UInt32(truncatingIfNeeded: offset),
             nameLength: UInt32(truncatingIfNeeded: length),
             instanceID: instanceID, flags: flags, saveTime: saveTime))
-        core.pointee.state.arenaUsed = needed
-        core.pointee.state.count = count &+ 1
-        Self.noteOrigin(reading, in: &core.pointee.state)
+        state.pointee.arenaUsed = needed
+        state.pointee.count = count &+ 1
+        Self.noteOrigin(reading, in: &state.pointee)
         return DEVSTATE_OK
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import CShim
 import DeviceStateTimes
+import Synchronization
 import Testing
 
 /// QEMU records from its migration thread while its main loop queries; these run under
@@ -168,17 +169,10 @@ import Testing
 }
 
 /// A thread-safe counter for the tests' own bookkeeping.
-final class Counter: @unchecked Sendable {
-    private let lock = devstate_shim_lock_new()!
-    private var count = 0
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
     func add() {
-        devstate_shim_lock_acquire(lock)
-        count += 1
-        devstate_shim_lock_release(lock)
+        count.add(1, ordering: .relaxed)
     }
-    var value: Int {
-        devstate_shim_lock_acquire(lock)
-        defer { devstate_shim_lock_release(lock) }
-        return count
-    }
+    var value: Int { count.load(ordering: .relaxed) }
 }

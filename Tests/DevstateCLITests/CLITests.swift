@@ -300,7 +300,12 @@ final class FakeQMP: @unchecked Sendable {
             var asked = 0
             let c = accept(fd, nil, nil)
             guard c >= 0 else { return }
-            func send(_ s: String) { var s = s + "\r\n"; s.withUTF8 { _ = write(c, $0.baseAddress, $0.count) } }
+            // MSG_NOSIGNAL: a client that hung up (one that refuses the greeting) must not
+            // kill the test process with SIGPIPE.
+            func send(_ s: String) {
+                var s = s + "\r\n"
+                s.withUTF8 { _ = Glibc.send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
             if let before { send(before) }
             send(#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}, "capabilities": []}}"#)
             var pending = [UInt8]()
