@@ -1,7 +1,8 @@
-"""One libdevstate for every QEMU: both releases' patched QEMUs and a QEMU 10.0
-built against release 0.1.0's headers map the very same installed library file;
-the 0.1.0 build keeps its 0.1.0 behaviour on today's library; a QEMU
-configured without the library (-Ddevstate=disabled) has none of its members.
+"""One libdevstate for every QEMU: both releases' patched QEMUs and QEMU 10.0
+builds against release 0.1.0's and 0.2.0's headers and series map the very same
+installed library file; those builds keep their release's behaviour on today's
+library; a QEMU configured without the library (-Ddevstate=disabled) has none of
+its members.
 """
 
 import hashlib
@@ -12,7 +13,8 @@ import subprocess
 import qemu_harness as h
 from conftest import RELEASES
 from test_qemu_migration import (check_loads, check_real_devices, check_times_match_trace,
-                                 handler_opt_in, log, no_new_members, run_scenario, start_vm)
+                                 handler_opt_in, log, no_new_members, run_scenario, start_vm,
+                                 wait_incoming)
 
 
 def mapped_libdevstate(pid):
@@ -31,8 +33,8 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def compat_bin():
-    return h.build_binary("compat-0.1.0", "10.0")
+def compat_bin(release="0.1.0"):
+    return h.build_binary(f"compat-{release}", "10.0")
 
 
 def test_one_library_file_for_every_qemu(tmp_path):
@@ -43,6 +45,7 @@ def test_one_library_file_for_every_qemu(tmp_path):
     want = sha256(real)
     builds = [(f"patched {r}", h.build_binary("patched", r)) for r in RELEASES]
     builds.append(("0.1.0 headers, QEMU 10.0", compat_bin()))
+    builds.append(("0.2.0 headers, QEMU 10.0", compat_bin("0.2.0")))
     vms = []
     try:
         for i, (label, binary) in enumerate(builds):
@@ -103,6 +106,46 @@ def test_compat_0_1_0_second_run_replaces_first(tmp_path):
 
 def test_compat_0_1_0_handler_opt_in(qemu_img, tmp_path):
     handler_opt_in(compat_bin(), str(tmp_path))
+
+
+# --- release 0.2.0's QEMU on today's library ---------------------------------------
+
+
+def test_compat_0_2_0_keeps_its_whole_downtime(qemu_img, tmp_path):
+    """A QEMU 10.0 built with release 0.2.0's series and headers, running on
+    today's library: the source's device-state-times equals its trace, and it
+    has iterable-state-times and downtime-checkpoints but not the 0.3.0 series'
+    downtime-entries-dropped; its stream loads into a second such QEMU, which
+    lists its loads and dst-* checkpoints (0.2.0 lists every load the trace
+    shows, from the first)."""
+    binary = compat_bin("0.2.0")
+    wd = str(tmp_path)
+    stream = os.path.join(wd, "stream.bin")
+    with start_vm(binary, "q35", wd, "src") as vm:
+        members, _ = h.migration_info_schema(vm.qmp)
+        assert members[-4:] == ["device-state-times", "iterable-state-times",
+                                "device-load-times", "downtime-checkpoints"], members[-5:]
+        info = h.migrate_to_file(vm.qmp, stream)
+        run = h.wait_trace_runs(vm, 1)[0]
+        events = h.trace_events(vm.trace_lines())
+    times = check_times_match_trace(info, run)
+    check_real_devices("q35", times)
+    assert info.get("iterable-state-times") == h.expected_iterable_times(
+        h.source_iterable_runs(events)[0]), info
+    names = [c["name"] for c in info.get("downtime-checkpoints", [])]
+    assert names == h.SOURCE_CHECKPOINTS, names
+    assert "downtime-entries-dropped" not in info, info
+    with start_vm(binary, "q35", wd, "dst", incoming="defer") as dst:
+        dst.qmp.cmd("migrate-incoming", uri=f"file:{stream}")
+        dinfo = wait_incoming(dst)
+        devents = h.trace_events(dst.trace_lines())
+    traced = [{"name": e["name"], "instance-id": e["iid"], "load-time": e["dt"],
+               **({"iterable": True} if e["type"] == "iterable" else {})}
+              for e in devents if e["ev"] == "load" and e["dt"] > 0]
+    assert dinfo.get("device-load-times") == traced, dinfo
+    assert [c["name"] for c in dinfo["downtime-checkpoints"]][-1] == "dst-precopy-bh-vm-started"
+    log(f"\n[0.2.0 on today's library] {len(times)} saves, {len(traced)} loads, "
+        f"{len(names)} source checkpoints, equal to the trace")
 
 
 # --- a QEMU without the library -----------------------------------------------------

@@ -2,7 +2,7 @@
 # Every QEMU the tests run, built once (or taken from the cache): installs
 # the build dependencies, fetches both releases' Debian sources, installs our
 # library into $DEVSTATE_QEMU_WORK/prefix and builds, per release,
-#   10.0: unpatched reference nolib compat-0.1.0 patched
+#   10.0: unpatched reference nolib compat-0.1.0 compat-0.2.0 patched
 #   10.2: unpatched reference nolib patched
 # The variants without the library come first: they share ccache's objects,
 # so only the first of them compiles all of QEMU (see build.sh).
@@ -50,7 +50,7 @@ build() { # build RELEASE VARIANT
 }
 for r in "${releases[@]}"; do
     variants=(unpatched reference nolib)
-    [ "$r" = 10.0 ] && variants+=(compat-0.1.0)
+    [ "$r" = 10.0 ] && variants+=(compat-0.1.0 compat-0.2.0)
     variants+=(patched)
     for v in "${variants[@]}"; do
         timed "build $r $v" build "$r" "$v"

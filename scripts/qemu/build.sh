@@ -8,8 +8,8 @@
 #   reference      Patches/reference-RELEASE (in-tree reference design)
 #   unpatched      Debian's source as it is (baseline, stock traces)
 #   compat-0.1.0   10.0 only: release 0.1.0's series and headers
-#                  (Tests/compat/0.1.0), linked by soname to the library
-#                  installed now, which it runs against
+#   compat-0.2.0   (Tests/compat/0.1.0, Tests/compat/0.2.0), linked by soname
+#                  to the library installed now, which it runs against
 # Usage: [QEMU_RELEASE=10.2] build.sh VARIANT
 #
 # Each build lives in $DEVSTATE_QEMU_WORK/builds/RELEASE-VARIANT-HASH. HASH
@@ -26,17 +26,17 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/common.sh"
 
 variant="${1:-}"
-compat_dir="$DEVSTATE_REPO/Tests/compat/0.1.0"
 uses_lib=0
 case "$variant" in
     patched)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1;;
     nolib)     series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE";;
     reference) series="$DEVSTATE_REPO/Patches/reference-$QEMU_RELEASE";;
     unpatched) series="";;
-    compat-0.1.0)
-        [ "$QEMU_RELEASE" = 10.0 ] || die "compat-0.1.0 is a QEMU 10.0 series"
+    compat-0.1.0|compat-0.2.0)
+        [ "$QEMU_RELEASE" = 10.0 ] || die "$variant is a QEMU 10.0 series"
+        compat_dir="$DEVSTATE_REPO/Tests/compat/${variant#compat-}"
         series="$compat_dir/series"; uses_lib=1;;
-    *) die "usage: [QEMU_RELEASE=10.0|10.2] $0 patched|nolib|reference|unpatched|compat-0.1.0";;
+    *) die "usage: [QEMU_RELEASE=10.0|10.2] $0 patched|nolib|reference|unpatched|compat-0.1.0|compat-0.2.0";;
 esac
 jobs="${DEVSTATE_QEMU_JOBS:-2}"
 name="$QEMU_RELEASE-$variant"
@@ -60,8 +60,8 @@ CONFIGURE_FLAGS=(
 # The series that carry the meson option (-Ddevstate) get it explicitly.
 if [ -n "$series" ] && grep -qs "option('devstate'" "${patches[@]}"; then
     case "$variant" in
-        patched) CONFIGURE_FLAGS+=(--enable-devstate);;
-        nolib)   CONFIGURE_FLAGS+=(--disable-devstate);;
+        patched|compat-*) CONFIGURE_FLAGS+=(--enable-devstate);;
+        nolib)            CONFIGURE_FLAGS+=(--disable-devstate);;
     esac
 elif [ "$variant" = nolib ]; then
     die "nolib: $series has no meson option 'devstate'"
@@ -76,8 +76,8 @@ devstate_pc() {
             pkg-config --exists devstate ||
                 die "pkg-config module 'devstate' not found (PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-}); install the library first"
             pkg-config --path devstate;;
-        compat-0.1.0)
-            # 0.1.0's headers with the library installed now
+        compat-*)
+            # that release's headers with the library installed now
             [ -e "$LIB_PREFIX/lib/libdevstate.so" ] || die "no library in $LIB_PREFIX/lib: install it first"
             local pcdir="$1/compat/lib/pkgconfig"
             mkdir -p "$pcdir" "$1/compat/include"
@@ -87,8 +87,8 @@ includedir=$1/compat/include
 libdir=$LIB_PREFIX/lib
 
 Name: devstate
-Description: release 0.1.0's headers, linked to the installed libdevstate by soname
-Version: 0.1.0
+Description: release ${variant#compat-}'s headers, linked to the installed libdevstate by soname
+Version: ${variant#compat-}
 Requires.private: json-c
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -Wl,-rpath,\${libdir} -ldevstate
@@ -106,7 +106,7 @@ hash_input() {
             includedir="$(pkg-config --variable=includedir devstate)"
             echo "devstate $(pkg-config --modversion devstate) $(pkg-config --cflags --libs devstate)"
             sha256sum "$includedir"/devstate/*.h | sed "s#  .*/#  #";;
-        compat-0.1.0)
+        compat-*)
             sha256sum "$compat_dir"/include/devstate/*.h | sed "s#  .*/#  #";;
     esac
 }
