@@ -852,14 +852,20 @@ func nullArguments(_ slot: Int) {
         expectStatus(devstate_snapshot_json(pointer, 0, nil), is: DEVSTATE_ERR_NULL, "json(s, 0, NULL)")
         expectStatus(devstate_snapshot_qapi_list(pointer, nil), is: DEVSTATE_ERR_NULL, "qapi_list(s, NULL)")
     }
-    // The 0.2.0 functions. None of these calls may change a recorder: later checks would see it.
+    // The 0.2.0 functions. A NULL name is refused; since 0.3.0 a run that is open (or armed,
+    // and then opens) counts the refusal, as the model does.
     expectStatus(devstate_checkpoint(nil, "cp", 1), is: DEVSTATE_ERR_NULL, "checkpoint(NULL, name)")
-    expectStatus(devstate_checkpoint(recorderHandle(slot), nil, 1), in: [DEVSTATE_ERR_NULL] + (handleError(slot).map { [$0] } ?? []),
-                 "checkpoint(r, NULL)")
+    let nullName = devstate_checkpoint(recorderHandle(slot), nil, 1)
+    expectStatus(nullName, in: [DEVSTATE_ERR_NULL] + (handleError(slot).map { [$0] } ?? []), "checkpoint(r, NULL)")
+    if handleError(slot) == nil { recorderModel(slot)?.noteRefusal(nullName) }
     let list = UInt32(slot)  // 4: no such list
     let nullErrors = listModel(list) == nil ? [DEVSTATE_ERR_NULL, DEVSTATE_ERR_NO_LIST] : [DEVSTATE_ERR_NULL]
-    expectStatus(devstate_qemu_record_in(list, nil, 0, 1, 2, DEVSTATE_ENTRY_VMSD), in: nullErrors, "qemu_record_in(\(list), NULL)")
-    expectStatus(devstate_qemu_checkpoint(list, nil, 1), in: nullErrors, "qemu_checkpoint(\(list), NULL)")
+    let nullSpan = devstate_qemu_record_in(list, nil, 0, 1, 2, DEVSTATE_ENTRY_VMSD)
+    expectStatus(nullSpan, in: nullErrors, "qemu_record_in(\(list), NULL)")
+    listModel(list)?.noteRefusal(nullSpan)
+    let nullMark = devstate_qemu_checkpoint(list, nil, 1)
+    expectStatus(nullMark, in: nullErrors, "qemu_checkpoint(\(list), NULL)")
+    listModel(list)?.noteRefusal(nullMark)
     expectStatus(devstate_qemu_times(list, nil), in: nullErrors, "qemu_times(\(list), NULL)")
     expectStatus(devstate_qemu_checkpoints(list, nil), in: nullErrors, "qemu_checkpoints(\(list), NULL)")
     expectStatus(devstate_qapi_time_list_free(nil), is: DEVSTATE_OK, "qapi_time_list_free(NULL)")

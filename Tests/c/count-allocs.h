@@ -8,15 +8,11 @@
 
 #include <stddef.h>
 
+#include "libc-allocs.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
-extern void __libc_free(void *p);
-
 static volatile long allocations;
 
 void *malloc(size_t size)

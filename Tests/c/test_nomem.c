@@ -25,16 +25,11 @@
 #include <json-c/json.h>
 
 #include "harness.h"
+#include "libc-allocs.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
-extern void __libc_free(void *p);
-
 static long calls;      /* malloc-family calls since the scenario began */
 static long fail_at;    /* 0: none fails; else the call that fails first */
 static bool fail_rest;  /* every call from fail_at on fails, not only that one */
