@@ -172,13 +172,13 @@ static inline void devstate_shim_head_set_next(devstate_shim_head *head, void *n
  * What the library keeps for the whole process, in static storage so that reaching it
  * allocates nothing and cannot fail: the lock of the handle registry, its free lists, the
  * live JSON strings, and the default recorders of the QEMU lists, created on first use.
- * Swift reads and writes the fields through devstate_shim_globals(); the lists are
- * RecorderCore / SnapshotCore blocks the Swift side allocated with devstate_shim_calloc().
+ * Swift reads and writes the fields through devstate_shim_globals(); the lists link blocks
+ * (a devstate_shim_head and its body) the Swift side allocated with devstate_shim_calloc().
  */
 #define DEVSTATE_SHIM_LISTS 4
 typedef struct devstate_shim_globals_t {
     devstate_shim_lock lock;             /* guards every field below but `lists` reads */
-    void *retired_recorders;             /* freed recorders, linked through their cores */
+    void *retired_recorders;             /* freed recorders, linked through their heads */
     void *free_snapshots;                /* freed snapshot handles, likewise */
     void **strings;                      /* live JSON strings of devstate_snapshot_json() */
     size_t string_count;
@@ -199,9 +199,9 @@ static inline void *devstate_shim_load_list(size_t index)
     return __atomic_load_n(&devstate_shim_globals()->lists[index], __ATOMIC_ACQUIRE);
 }
 
-static inline void devstate_shim_store_list(size_t index, void *core)
+static inline void devstate_shim_store_list(size_t index, void *head)
 {
-    __atomic_store_n(&devstate_shim_globals()->lists[index], core, __ATOMIC_RELEASE);
+    __atomic_store_n(&devstate_shim_globals()->lists[index], head, __ATOMIC_RELEASE);
 }
 
 /* Length of s, or `limit` when no NUL occurs in the first `limit` bytes. */

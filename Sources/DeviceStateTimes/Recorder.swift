@@ -7,7 +7,7 @@ import CShim
 /// with `endRun()`. `snapshot()` deep-copies the latest run. All methods are thread-safe: QEMU
 /// records from its migration thread and queries from its main loop.
 ///
-/// This is the Swift face of the same block the C ABI hands out (`RecorderCore`). A Swift
+/// This is the Swift face of the same block the C ABI hands out (`RecorderRef`). A Swift
 /// object is allocated by the Swift runtime, which stops the process when memory is exhausted;
 /// hosts that must never stop (QEMU) use the C ABI, where exhaustion is DEVSTATE_ERR_NOMEM.
 public final class Recorder: @unchecked Sendable {
@@ -16,8 +16,10 @@ public final class Recorder: @unchecked Sendable {
 
     /// The process-wide recorder that the QEMU hooks use (`devstate_default_recorder()`).
     public static let shared: Recorder = {
-        guard let core = Handles.list(0) else { preconditionFailure("DeviceStateTimes: out of memory") }
-        return Recorder(ref: core, owned: false)
+        guard let list = Handles.list(Int(DEVSTATE_QEMU_LIST_NON_ITERABLE_SAVES)) else {
+            preconditionFailure("DeviceStateTimes: out of memory")
+        }
+        return Recorder(ref: list, owned: false)
     }()
 
     /// A new, empty recorder.

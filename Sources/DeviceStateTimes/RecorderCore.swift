@@ -133,21 +133,16 @@ struct RecorderRef {
     }
 
     /// Drops the run and waits for the next record to open a new one.
-    func arm() -> Int32 {
-        locked { state in
-            guard state.phase != .retired else { return DEVSTATE_ERR_INVALID_HANDLE }
-            state.clear()
-            state.phase = .armed
-            return DEVSTATE_OK
-        }
-    }
+    func arm() -> Int32 { drop(leaving: .armed) }
 
     /// Drops the run, leaving nothing to report and no run to record into.
-    func discard() -> Int32 {
+    func discard() -> Int32 { drop(leaving: .none) }
+
+    private func drop(leaving phase: RunState) -> Int32 {
         locked { state in
             guard state.phase != .retired else { return DEVSTATE_ERR_INVALID_HANDLE }
             state.clear()
-            state.phase = .none
+            state.phase = phase
             return DEVSTATE_OK
         }
     }

@@ -166,6 +166,14 @@ func expectStatus(_ status: Int32, in allowed: [Int32], _ what: @autoclosure () 
     }
 }
 
+/// A record or checkpoint the contract refuses: its status is one of `errors`, and the run of
+/// `model` (the live recorder it was meant for, nil for a freed or unknown one) counts it.
+func expectRefused(_ status: Int32, in errors: [Int32], _ what: @autoclosure () -> String,
+                   by model: RecorderModel?) {
+    expectStatus(status, in: errors, what())
+    model?.noteRefusal(status)
+}
+
 // MARK: input decoding
 
 struct Input {
@@ -552,8 +560,7 @@ func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: 
         if isCheckpoint {
             var errors = [DEVSTATE_ERR_FLAGS]
             if name == nil { errors.append(DEVSTATE_ERR_NULL) }
-            expectStatus(status, in: errors, "qemu_record with CHECKPOINT")
-            return defaultModel.noteRefusal(status)
+            return expectRefused(status, in: errors, "qemu_record with CHECKPOINT", by: defaultModel)
         }
         time = spanTime(hook.start, hook.end, status: status)
     } else {
@@ -571,9 +578,7 @@ func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: 
     let model = recorderModel(slot) ?? RecorderModel()
     if handleError(slot) == nil, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
     if !errors.isEmpty {
-        expectStatus(status, in: errors, "record (flags \(flags))")
-        if handleError(slot) == nil { model.noteRefusal(status) }
-        return
+        return expectRefused(status, in: errors, "record (flags \(flags))", by: handleError(slot) == nil ? model : nil)
     }
     model.reach()
     // A checkpoint's time is a clock reading: kept even when it is 0.
@@ -603,9 +608,7 @@ func checkpoint(_ slot: Int, _ name: CName?, reading: Int64) {
     let model = recorderModel(slot) ?? RecorderModel()
     if handleError(slot) == nil, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
     if !errors.isEmpty {
-        expectStatus(status, in: errors, "checkpoint")
-        if handleError(slot) == nil { model.noteRefusal(status) }
-        return
+        return expectRefused(status, in: errors, "checkpoint", by: handleError(slot) == nil ? model : nil)
     }
     model.reach()
     expectStatus(status, is: DEVSTATE_OK, "checkpoint at \(reading)")
@@ -640,11 +643,7 @@ func listRecord(_ list: UInt32, _ name: CName?, instance: UInt32, start: Int64, 
     // One DEVSTATE_ENTRY_* value, but not CHECKPOINT.
     if !isEntryFlags(flags) || flags == DEVSTATE_ENTRY_CHECKPOINT { errors.append(DEVSTATE_ERR_FLAGS) }
     if let model, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
-    guard let model, errors.isEmpty else {
-        expectStatus(status, in: errors, what())
-        model?.noteRefusal(status)
-        return
-    }
+    guard let model, errors.isEmpty else { return expectRefused(status, in: errors, what(), by: model) }
     model.reach()
     let time = spanTime(start, end, status: status)
     if time == 0 {
@@ -665,11 +664,7 @@ func listCheckpoint(_ list: UInt32, _ name: CName?, reading: Int64) {
     let model = listModel(list)
     if model == nil { errors.append(DEVSTATE_ERR_NO_LIST) }
     if let model, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
-    guard let model, errors.isEmpty else {
-        expectStatus(status, in: errors, what())
-        model?.noteRefusal(status)
-        return
-    }
+    guard let model, errors.isEmpty else { return expectRefused(status, in: errors, what(), by: model) }
     model.reach()
     expectStatus(status, is: DEVSTATE_OK, what())
     model.entries.append(ModelEntry(name: name!.visible, instance: 0, time: UInt64(bitPattern: reading),
@@ -855,17 +850,15 @@ func nullArguments(_ slot: Int) {
     // The 0.2.0 functions. A NULL name is refused; since 0.3.0 a run that is open (or armed,
     // and then opens) counts the refusal, as the model does.
     expectStatus(devstate_checkpoint(nil, "cp", 1), is: DEVSTATE_ERR_NULL, "checkpoint(NULL, name)")
-    let nullName = devstate_checkpoint(recorderHandle(slot), nil, 1)
-    expectStatus(nullName, in: [DEVSTATE_ERR_NULL] + (handleError(slot).map { [$0] } ?? []), "checkpoint(r, NULL)")
-    if handleError(slot) == nil { recorderModel(slot)?.noteRefusal(nullName) }
+    expectRefused(devstate_checkpoint(recorderHandle(slot), nil, 1),
+                  in: [DEVSTATE_ERR_NULL] + (handleError(slot).map { [$0] } ?? []), "checkpoint(r, NULL)",
+                  by: handleError(slot) == nil ? recorderModel(slot) : nil)
     let list = UInt32(slot)  // 4: no such list
     let nullErrors = listModel(list) == nil ? [DEVSTATE_ERR_NULL, DEVSTATE_ERR_NO_LIST] : [DEVSTATE_ERR_NULL]
-    let nullSpan = devstate_qemu_record_in(list, nil, 0, 1, 2, DEVSTATE_ENTRY_VMSD)
-    expectStatus(nullSpan, in: nullErrors, "qemu_record_in(\(list), NULL)")
-    listModel(list)?.noteRefusal(nullSpan)
-    let nullMark = devstate_qemu_checkpoint(list, nil, 1)
-    expectStatus(nullMark, in: nullErrors, "qemu_checkpoint(\(list), NULL)")
-    listModel(list)?.noteRefusal(nullMark)
+    expectRefused(devstate_qemu_record_in(list, nil, 0, 1, 2, DEVSTATE_ENTRY_VMSD), in: nullErrors,
+                  "qemu_record_in(\(list), NULL)", by: listModel(list))
+    expectRefused(devstate_qemu_checkpoint(list, nil, 1), in: nullErrors, "qemu_checkpoint(\(list), NULL)",
+                  by: listModel(list))
     expectStatus(devstate_qemu_times(list, nil), in: nullErrors, "qemu_times(\(list), NULL)")
     expectStatus(devstate_qemu_checkpoints(list, nil), in: nullErrors, "qemu_checkpoints(\(list), NULL)")
     expectStatus(devstate_qapi_time_list_free(nil), is: DEVSTATE_OK, "qapi_time_list_free(NULL)")
