@@ -76,7 +76,10 @@ func recordChecked(_ recorder: RecorderRef, _ name: UnsafePointer<CChar>?, _ ins
     let length = devstate_shim_strnlen(name, Int(DEVSTATE_NAME_MAX) + 1)
     if length == 0 { return recorder.refuse(DEVSTATE_ERR_NAME_EMPTY) }
     if length > Int(DEVSTATE_NAME_MAX) { return recorder.refuse(DEVSTATE_ERR_NAME_TOO_LONG) }
-    if EntryKind(flags: flags) == nil { return recorder.refuse(DEVSTATE_ERR_FLAGS) }
+    // A step has more to it than a name and a time: it comes through devstate_step.
+    if EntryKind(flags: flags) == nil || flags == DEVSTATE_ENTRY_STEP {
+        return recorder.refuse(DEVSTATE_ERR_FLAGS)
+    }
     return name.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
         recorder.record(validName: bytes, length: length, instanceID: instanceID,
                         saveTime: saveTime, flags: flags, originCandidate: originCandidate)
@@ -89,6 +92,44 @@ public func devstate_checkpoint(_ recorder: OpaquePointer!, _ name: UnsafePointe
     guard let recorder else { return DEVSTATE_ERR_NULL }
     return recordChecked(RecorderRef(handle: recorder), name, 0, UInt64(bitPattern: time),
                          DEVSTATE_ENTRY_CHECKPOINT)
+}
+
+@c @implementation
+public func devstate_step(_ recorder: OpaquePointer!, _ name: UnsafePointer<CChar>!,
+                          _ device: UnsafePointer<CChar>!, _ deviceType: UnsafePointer<CChar>!,
+                          _ kind: UInt32, _ start: Int64, _ end: Int64) -> Int32 {
+    guard let recorder else { return DEVSTATE_ERR_NULL }
+    return stepChecked(RecorderRef(handle: recorder), name, device, deviceType, kind, start, end)
+}
+
+/// The length of an optional C string of a step (NULL is ""), or nil when it is longer than
+/// DEVSTATE_NAME_MAX bytes; reads no further than 256 bytes.
+@inline(__always)
+private func optionalLength(_ string: UnsafePointer<CChar>?) -> Int? {
+    guard let string else { return 0 }
+    let length = devstate_shim_strnlen(string, Int(DEVSTATE_NAME_MAX) + 1)
+    return length > Int(DEVSTATE_NAME_MAX) ? nil : length
+}
+
+/// Validates a step's strings and kind and records it; shared by devstate_step and
+/// devstate_qemu_step. A refusal is counted by an open run (an armed one stays armed).
+func stepChecked(_ recorder: RecorderRef, _ name: UnsafePointer<CChar>?, _ device: UnsafePointer<CChar>?,
+                 _ deviceType: UnsafePointer<CChar>?, _ kind: UInt32, _ start: Int64, _ end: Int64) -> Int32 {
+    guard let name else { return recorder.refuseStep(DEVSTATE_ERR_NULL) }
+    let length = devstate_shim_strnlen(name, Int(DEVSTATE_NAME_MAX) + 1)
+    if length == 0 { return recorder.refuseStep(DEVSTATE_ERR_NAME_EMPTY) }
+    guard length <= Int(DEVSTATE_NAME_MAX), let deviceLength = optionalLength(device),
+          let typeLength = optionalLength(deviceType) else {
+        return recorder.refuseStep(DEVSTATE_ERR_NAME_TOO_LONG)
+    }
+    guard StepKind(rawValue: kind) != nil else { return recorder.refuseStep(DEVSTATE_ERR_FLAGS) }
+    let step = StepStrings(
+        name: UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), nameLength: length,
+        device: device.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) },
+        deviceLength: deviceLength,
+        deviceType: deviceType.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) },
+        typeLength: typeLength)
+    return recorder.recordStep(step, kind: kind, start: start, end: end)
 }
 
 @c @implementation
@@ -148,6 +189,27 @@ public func devstate_snapshot_entry(_ snapshot: OpaquePointer!, _ index: UInt64,
             name: name.assumingMemoryBound(to: CChar.self), name_len: record.nameLength,
             instance_id: record.instanceID, save_time_us: record.saveTime, flags: record.flags,
             reserved: 0)
+        return DEVSTATE_OK
+    }
+}
+
+@c @implementation
+public func devstate_snapshot_step(_ snapshot: OpaquePointer!, _ index: UInt64,
+                                   _ out: UnsafeMutablePointer<devstate_step_info>!) -> Int32 {
+    guard let snapshot, let out else { return DEVSTATE_ERR_NULL }
+    return Handles.withSnapshot(snapshot) { live in
+        guard index < UInt64(live.count) else { return DEVSTATE_ERR_RANGE }
+        let record = live.record(at: Int(index))
+        guard record.flags == DEVSTATE_ENTRY_STEP else { return DEVSTATE_ERR_FLAGS }
+        // Each string's NUL is stored right after it in the snapshot's arena.
+        func text(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar> {
+            UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped).assumingMemoryBound(to: CChar.self)
+        }
+        out.pointee = devstate_step_info(
+            name: text(live.name(of: record)), device: text(live.device(of: record)),
+            device_type: text(live.deviceType(of: record)), name_len: record.nameLength,
+            device_len: UInt32(record.deviceLength), device_type_len: UInt32(record.typeLength),
+            kind: record.instanceID, start_us: record.start, time_us: record.saveTime)
         return DEVSTATE_OK
     }
 }

@@ -11,6 +11,10 @@ private enum Key {
     static let handler: StaticString = "handler"
     static let iterable: StaticString = "iterable"
     static let time: StaticString = "time"
+    static let device: StaticString = "device"
+    static let deviceType: StaticString = "device-type"
+    static let kind: StaticString = "kind"
+    static let start: StaticString = "start"
 }
 
 extension Snapshot {
@@ -62,6 +66,14 @@ extension RunCopy {
         case DEVSTATE_ENTRY_CHECKPOINT:
             complete = add(Key.name, makeName(name(of: record)), to: object)
                 && add(Key.time, json_object_new_uint64(offset(ofCheckpoint: record)), to: object)
+        case DEVSTATE_ENTRY_STEP:
+            let device = device(of: record), deviceType = deviceType(of: record)
+            complete = add(Key.name, makeName(name(of: record)), to: object)
+                && (device.isEmpty || add(Key.device, makeName(device), to: object))
+                && (deviceType.isEmpty || add(Key.deviceType, makeName(deviceType), to: object))
+                && add(Key.kind, json_object_new_string(Self.stepKindName(record.instanceID)), to: object)
+                && add(Key.start, json_object_new_uint64(offset(ofStart: record)), to: object)
+                && add(Key.time, json_object_new_uint64(record.saveTime), to: object)
         default:
             complete = add(Key.name, makeName(name(of: record)), to: object)
                 && add(Key.instanceID, json_object_new_int64(Int64(record.instanceID)), to: object)
@@ -76,6 +88,16 @@ extension RunCopy {
             return nil
         }
         return object
+    }
+
+    /// A step kind's spelling, from static storage (the recorder kept only known kinds).
+    private static func stepKindName(_ kind: UInt32) -> UnsafePointer<CChar> {
+        let text: StaticString = switch kind {
+        case DEVSTATE_STEP_PREPARE: "prepare"
+        case DEVSTATE_STEP_MAIN: "main"
+        default: "work"
+        }
+        return UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
     }
 
     /// Adds `value` under a static key; on failure releases `value` and returns false.

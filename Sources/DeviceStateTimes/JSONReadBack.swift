@@ -25,21 +25,31 @@ extension RunCopy {
 
     private func readsBack(_ record: EntryRecord, from scanner: inout JSONTokens) -> Int32 {
         guard scanner.take("{"), scanner.key("name") else { return DEVSTATE_ERR_JSON }
-        let name = self.name(of: record)
-        if UTF8Repair.isValid(name) {
-            guard scanner.string(equalTo: name) else { return DEVSTATE_ERR_JSON }
-        } else {
-            let capacity = UTF8Repair.maximumRepairedCount(of: name.count)
-            guard let raw = devstate_shim_malloc(capacity) else { return DEVSTATE_ERR_NOMEM }
-            defer { devstate_shim_free(raw) }
-            let repaired = raw.bindMemory(to: UInt8.self, capacity: capacity)
-            let length = UTF8Repair.repair(name, into: repaired)
-            guard scanner.string(equalTo: UnsafeBufferPointer(start: repaired, count: length)) else {
-                return DEVSTATE_ERR_JSON
-            }
-        }
+        let nameStatus = readsBack(string: name(of: record), from: &scanner)
+        if nameStatus != DEVSTATE_OK { return nameStatus }
         let whole: Bool
-        if record.flags == DEVSTATE_ENTRY_CHECKPOINT {
+        if record.flags == DEVSTATE_ENTRY_STEP {
+            let device = device(of: record), deviceType = deviceType(of: record)
+            if !device.isEmpty {
+                guard scanner.take(","), scanner.key("device") else { return DEVSTATE_ERR_JSON }
+                let status = readsBack(string: device, from: &scanner)
+                if status != DEVSTATE_OK { return status }
+            }
+            if !deviceType.isEmpty {
+                guard scanner.take(","), scanner.key("device-type") else { return DEVSTATE_ERR_JSON }
+                let status = readsBack(string: deviceType, from: &scanner)
+                if status != DEVSTATE_OK { return status }
+            }
+            let kind: StaticString = switch record.instanceID {
+            case DEVSTATE_STEP_PREPARE: "prepare"
+            case DEVSTATE_STEP_MAIN: "main"
+            default: "work"
+            }
+            whole = scanner.take(",") && scanner.key("kind")
+                && scanner.string(equalTo: UnsafeBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+                && scanner.take(",") && scanner.key("start") && scanner.number(offset(ofStart: record))
+                && scanner.take(",") && scanner.key("time") && scanner.number(record.saveTime)
+        } else if record.flags == DEVSTATE_ENTRY_CHECKPOINT {
             whole = scanner.take(",") && scanner.key("time") && scanner.number(offset(ofCheckpoint: record))
         } else {
             whole = scanner.take(",") && scanner.key("instance-id") && scanner.number(UInt64(record.instanceID))
@@ -50,6 +60,22 @@ extension RunCopy {
                     || (scanner.take(",") && scanner.key("iterable") && scanner.word("true")))
         }
         return whole && scanner.take("}") ? DEVSTATE_OK : DEVSTATE_ERR_JSON
+    }
+}
+
+extension RunCopy {
+    /// Compares the next string token with recorded bytes, as the writer repairs them.
+    fileprivate func readsBack(string bytes: UnsafeBufferPointer<UInt8>, from scanner: inout JSONTokens) -> Int32 {
+        if UTF8Repair.isValid(bytes) {
+            return scanner.string(equalTo: bytes) ? DEVSTATE_OK : DEVSTATE_ERR_JSON
+        }
+        let capacity = UTF8Repair.maximumRepairedCount(of: bytes.count)
+        guard let raw = devstate_shim_malloc(capacity) else { return DEVSTATE_ERR_NOMEM }
+        defer { devstate_shim_free(raw) }
+        let repaired = raw.bindMemory(to: UInt8.self, capacity: capacity)
+        let length = UTF8Repair.repair(bytes, into: repaired)
+        return scanner.string(equalTo: UnsafeBufferPointer(start: repaired, count: length))
+            ? DEVSTATE_OK : DEVSTATE_ERR_JSON
     }
 }
 

@@ -79,10 +79,11 @@ public func devstate_qapi_list_free(_ list: UnsafeMutablePointer<DeviceSaveState
 }
 
 extension RunCopy {
-    /// Every entry, as the 0.1.0 list: values carry our series' `handler` members after the
-    /// generator's three (devstate_qapi_entry_ext), which a reference-schema QEMU never reads.
+    /// Every entry but steps (which are no device times, since 0.3.0), as the 0.1.0 list:
+    /// values carry our series' `handler` members after the generator's three
+    /// (devstate_qapi_entry_ext), which a reference-schema QEMU never reads.
     func makeQAPIList(_ out: UnsafeMutablePointer<UnsafeMutablePointer<DeviceSaveStateTimeList>?>) -> Int32 {
-        buildList(out, include: { _ in true },
+        buildList(out, include: { $0.flags != DEVSTATE_ENTRY_STEP },
                   nameOf: { (value: UnsafeMutablePointer<devstate_qapi_entry_ext>) in value.pointee.base.name },
                   value: { (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
             let isHandler = record.flags == DEVSTATE_ENTRY_HANDLER
@@ -158,7 +159,7 @@ public func devstate_qemu_times(
     // The one optional bool of QEMU's struct: `handler` in the save lists, `iterable` in the loads.
     let flagged = list == DEVSTATE_QEMU_LIST_INCOMING ? DEVSTATE_ENTRY_ITERABLE : DEVSTATE_ENTRY_HANDLER
     return withEndedRun(list) { run in
-        run.buildList(out, include: { $0.flags != DEVSTATE_ENTRY_CHECKPOINT },
+        run.buildList(out, include: { $0.flags != DEVSTATE_ENTRY_CHECKPOINT && $0.flags != DEVSTATE_ENTRY_STEP },
                       nameOf: { (value: UnsafeMutablePointer<devstate_qapi_time>) in value.pointee.name }) {
             (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
             let flag = record.flags == flagged
@@ -179,6 +180,97 @@ public func devstate_qemu_checkpoints(
             (record: EntryRecord, name: UnsafeMutablePointer<CChar>) in
             devstate_qapi_checkpoint(name: name, time_us: run.offset(ofCheckpoint: record))
         }
+    }
+}
+
+@c @implementation
+public func devstate_qemu_step(_ list: UInt32, _ name: UnsafePointer<CChar>!, _ device: UnsafePointer<CChar>!,
+                               _ deviceType: UnsafePointer<CChar>!, _ kind: UInt32, _ start: Int64,
+                               _ end: Int64) -> Int32 {
+    withList(list) { stepChecked($0, name, device, deviceType, kind, start, end) }
+}
+
+@c @implementation
+public func devstate_qemu_steps(
+    _ list: UInt32, _ out: UnsafeMutablePointer<UnsafeMutablePointer<devstate_qapi_step_list>?>!
+) -> Int32 {
+    guard let out else { return DEVSTATE_ERR_NULL }
+    return withEndedRun(list) { run in run.makeStepList(out) }
+}
+
+@c @implementation
+public func devstate_qapi_step_list_free(_ list: UnsafeMutablePointer<devstate_qapi_step_list>!) -> Int32 {
+    var node = list
+    while let current = node {
+        node = current.pointee.next
+        if let step = current.pointee.value {
+            devstate_shim_free(step.pointee.device)
+            devstate_shim_free(step.pointee.device_type)
+            devstate_shim_free(step.pointee.name)
+            devstate_shim_free(step)
+        }
+        devstate_shim_free(current)
+    }
+    return DEVSTATE_OK
+}
+
+extension RunCopy {
+    /// The run's steps as a QAPI list; the device strings are NULL when the step has none. On
+    /// exhaustion frees what it built and leaves *out untouched.
+    func makeStepList(_ out: UnsafeMutablePointer<UnsafeMutablePointer<devstate_qapi_step_list>?>) -> Int32 {
+        var head: UnsafeMutablePointer<devstate_qapi_step_list>?
+        var tail: UnsafeMutablePointer<devstate_qapi_step_list>?
+        for position in 0..<count {
+            let record = record(at: position)
+            guard record.flags == DEVSTATE_ENTRY_STEP else { continue }
+            guard let node = Self.makeStepNode(
+                name: name(of: record), device: device(of: record), deviceType: deviceType(of: record),
+                kind: record.instanceID, start: offset(ofStart: record), time: record.saveTime) else {
+                _ = devstate_qapi_step_list_free(head)
+                return DEVSTATE_ERR_NOMEM
+            }
+            if let tail { tail.pointee.next = node } else { head = node }
+            tail = node
+        }
+        out.pointee = head
+        return DEVSTATE_OK
+    }
+
+    /// One node with its value and strings, each malloc'd; nil (nothing left allocated) when
+    /// memory is exhausted.
+    private static func makeStepNode(
+        name: UnsafeBufferPointer<UInt8>, device: UnsafeBufferPointer<UInt8>,
+        deviceType: UnsafeBufferPointer<UInt8>, kind: UInt32, start: UInt64, time: UInt64
+    ) -> UnsafeMutablePointer<devstate_qapi_step_list>? {
+        let rawNode = devstate_shim_calloc(1, MemoryLayout<devstate_qapi_step_list>.size)
+        let rawStep = devstate_shim_calloc(1, MemoryLayout<devstate_qapi_step>.size)
+        let nameCopy = copyString(name)
+        let deviceCopy = device.isEmpty ? nil : copyString(device)
+        let typeCopy = deviceType.isEmpty ? nil : copyString(deviceType)
+        guard let rawNode, let rawStep, let nameCopy, device.isEmpty || deviceCopy != nil,
+              deviceType.isEmpty || typeCopy != nil else {
+            devstate_shim_free(rawNode)
+            devstate_shim_free(rawStep)
+            devstate_shim_free(nameCopy)
+            devstate_shim_free(deviceCopy)
+            devstate_shim_free(typeCopy)
+            return nil
+        }
+        let step = rawStep.bindMemory(to: devstate_qapi_step.self, capacity: 1)
+        step.initialize(to: devstate_qapi_step(name: nameCopy, device: deviceCopy, device_type: typeCopy,
+                                               kind: kind, start_us: start, time_us: time))
+        let node = rawNode.bindMemory(to: devstate_qapi_step_list.self, capacity: 1)
+        node.initialize(to: devstate_qapi_step_list(next: nil, value: step))
+        return node
+    }
+
+    /// A malloc'd NUL-terminated copy of `bytes`; nil when memory is exhausted.
+    private static func copyString(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CChar>? {
+        guard let raw = devstate_shim_malloc(bytes.count + 1) else { return nil }
+        let text = raw.bindMemory(to: CChar.self, capacity: bytes.count + 1)
+        bytes.withMemoryRebound(to: CChar.self) { text.initialize(from: $0.baseAddress!, count: $0.count) }
+        text[bytes.count] = 0
+        return text
     }
 }
 

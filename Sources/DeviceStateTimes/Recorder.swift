@@ -107,6 +107,37 @@ public final class Recorder: @unchecked Sendable {
         try outcome(record(checkedName: nameBytes, instanceID: instanceID, saveTime: saveTime, flags: kind.flags))
     }
 
+    /// Records a step of the downtime that is not a device's state: a run-state handler's call
+    /// or a named piece of work, from the clock reading `start` to `end` (µs). `device` and
+    /// `deviceType` may be empty for none; every string is 0 to 255 UTF-8 bytes without NUL,
+    /// the name at least 1. A 0 µs step is kept. A step does not open an armed run.
+    public func recordStep(name: String, device: String = "", deviceType: String = "",
+                           kind: StepKind = .work, start: Int64, end: Int64) throws(DeviceStateError) {
+        var name = name, device = device, deviceType = deviceType
+        let status: Int32 = name.withUTF8 { name in
+            device.withUTF8 { device in
+                deviceType.withUTF8 { deviceType in
+                    guard let base = name.baseAddress, !name.isEmpty else {
+                        return ref.refuseStep(DEVSTATE_ERR_NAME_EMPTY)
+                    }
+                    let maximum = Int(DEVSTATE_NAME_MAX)
+                    guard name.count <= maximum, device.count <= maximum, deviceType.count <= maximum else {
+                        return ref.refuseStep(DEVSTATE_ERR_NAME_TOO_LONG)
+                    }
+                    guard !name.contains(0), !device.contains(0), !deviceType.contains(0) else {
+                        return ref.refuseStep(DEVSTATE_ERR_NAME_NUL)
+                    }
+                    return ref.recordStep(
+                        StepStrings(name: base, nameLength: name.count, device: device.baseAddress,
+                                    deviceLength: device.count, deviceType: deviceType.baseAddress,
+                                    typeLength: deviceType.count),
+                        kind: kind.rawValue, start: start, end: end)
+                }
+            }
+        }
+        _ = try outcome(status)
+    }
+
     private func outcome(_ status: Int32) throws(DeviceStateError) -> RecordOutcome {
         switch status {
         case DEVSTATE_OK: return .kept
@@ -117,6 +148,8 @@ public final class Recorder: @unchecked Sendable {
 
     private func record(checkedName name: UnsafeBufferPointer<UInt8>, instanceID: UInt32,
                         saveTime: UInt64, flags: UInt32) -> Int32 {
+        // A step carries more than a name and a time: recordStep records it.
+        guard flags != DEVSTATE_ENTRY_STEP else { return ref.refuse(DEVSTATE_ERR_FLAGS) }
         guard let base = name.baseAddress, !name.isEmpty else { return ref.refuse(DEVSTATE_ERR_NAME_EMPTY) }
         guard name.count <= Int(DEVSTATE_NAME_MAX) else { return ref.refuse(DEVSTATE_ERR_NAME_TOO_LONG) }
         // A C host could never see the bytes after an embedded NUL.

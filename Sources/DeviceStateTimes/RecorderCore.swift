@@ -4,6 +4,17 @@
 // runtime, so running out of memory is a status code (DEVSTATE_ERR_NOMEM), never a trap.
 import CShim
 
+/// A step's strings as the C ABI got them: checked, each 0...255 bytes without its NUL (the
+/// name at least 1); a nil or empty device or type is none.
+struct StepStrings {
+    var name: UnsafePointer<UInt8>
+    var nameLength: Int
+    var device: UnsafePointer<UInt8>?
+    var deviceLength: Int
+    var deviceType: UnsafePointer<UInt8>?
+    var typeLength: Int
+}
+
 /// Where a recorder is in its run's life.
 enum RunState {
     /// Nothing to report: no run began yet, or the last one was discarded.
@@ -188,6 +199,15 @@ struct RecorderRef {
         return status
     }
 
+    /// Counts a step that was refused before it reached the run. A step never opens an armed
+    /// run, refused or not: it is counted only by a run that is open.
+    func refuseStep(_ status: Int32) -> Int32 {
+        locked { state in
+            if state.phase == .open { state.refused &+= 1 }
+        }
+        return status
+    }
+
     /// The hot path. The caller has checked the name (1...255 bytes, no NUL) and the flags.
     /// `originCandidate` is a span's start reading; a checkpoint's own reading counts as one.
     @inline(__always)
@@ -240,6 +260,62 @@ struct RecorderRef {
         state.pointee.count = count &+ 1
         Self.noteOrigin(reading, in: &state.pointee)
         return DEVSTATE_OK
+    }
+
+    /// Records a step (DEVSTATE_ENTRY_STEP); the caller has checked its strings and kind.
+    /// A step never opens an armed run: a window opens with its first device entry.
+    func recordStep(_ step: StepStrings, kind: UInt32, start: Int64, end: Int64) -> Int32 {
+        let lock = self.lock, state = self.state
+        devstate_shim_lock_acquire(lock)
+        defer { devstate_shim_lock_release(lock) }
+        switch state.pointee.phase {
+        case .open: break
+        case .retired: return DEVSTATE_ERR_INVALID_HANDLE
+        case .none, .armed, .ended: return DEVSTATE_ERR_NO_RUN
+        }
+        let count = state.pointee.count
+        let maxEntries = devstate_shim_head_max_entries(head)
+        guard count < maxEntries else {
+            state.pointee.dropped &+= 1
+            state.pointee.refused &+= 1
+            return DEVSTATE_ERR_FULL
+        }
+        if count == state.pointee.entryCapacity,
+           !Self.growEntries(&state.pointee, limit: maxEntries) {
+            state.pointee.refused &+= 1
+            return DEVSTATE_ERR_NOMEM
+        }
+        let offset = state.pointee.arenaUsed
+        let needed = offset &+ step.nameLength &+ step.deviceLength &+ step.typeLength &+ 3
+        if needed > state.pointee.arenaCapacity, !Self.growArena(&state.pointee, toHold: needed) {
+            state.pointee.refused &+= 1
+            return DEVSTATE_ERR_NOMEM
+        }
+        // name, device, type, each followed by its NUL (no array: nothing here may allocate).
+        let destination = state.pointee.arena.unsafelyUnwrapped + offset
+        let afterName = Self.store(step.name, step.nameLength, at: destination)
+        let afterDevice = Self.store(step.device, step.deviceLength, at: afterName)
+        _ = Self.store(step.deviceType, step.typeLength, at: afterDevice)
+        (state.pointee.entries.unsafelyUnwrapped + count).initialize(to: EntryRecord(
+            nameOffset: UInt32(truncatingIfNeeded: offset),
+            nameLength: UInt32(truncatingIfNeeded: step.nameLength),
+            instanceID: kind, flags: DEVSTATE_ENTRY_STEP,
+            saveTime: end > start ? UInt64(bitPattern: end &- start) : 0, start: start,
+            deviceLength: UInt16(truncatingIfNeeded: step.deviceLength),
+            typeLength: UInt16(truncatingIfNeeded: step.typeLength)))
+        state.pointee.arenaUsed = needed
+        state.pointee.count = count &+ 1
+        Self.noteOrigin(start, in: &state.pointee)
+        return DEVSTATE_OK
+    }
+
+    /// Copies `length` bytes and a NUL to `destination`; returns the byte after the NUL.
+    @inline(__always)
+    private static func store(_ bytes: UnsafePointer<UInt8>?, _ length: Int,
+                              at destination: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        if length > 0, let bytes { devstate_shim_memcpy(destination, bytes, length) }
+        destination[length] = 0
+        return destination + length + 1
     }
 
     @inline(__always)

@@ -64,6 +64,25 @@ struct RunCopy: ~Copyable {
                             count: Int(record.nameLength))
     }
 
+    /// A step's device, stored after its name's NUL (empty when it has none).
+    func device(of record: EntryRecord) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: arena.unsafelyUnwrapped + Int(record.nameOffset) + Int(record.nameLength) + 1,
+                            count: Int(record.deviceLength))
+    }
+
+    /// A step's device type, stored after its device's NUL (empty when it has none).
+    func deviceType(of record: EntryRecord) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: arena.unsafelyUnwrapped + Int(record.nameOffset) + Int(record.nameLength)
+                                + Int(record.deviceLength) + 2,
+                            count: Int(record.typeLength))
+    }
+
+    /// Microseconds from the run's origin to a step's start; 0 if the clock went back.
+    func offset(ofStart record: EntryRecord) -> UInt64 {
+        let origin = self.origin ?? record.start
+        return record.start > origin ? UInt64(bitPattern: record.start &- origin) : 0
+    }
+
     /// Microseconds from the run's origin to a checkpoint's reading; 0 if the clock went back.
     func offset(ofCheckpoint record: EntryRecord) -> UInt64 {
         let reading = Int64(bitPattern: record.saveTime)

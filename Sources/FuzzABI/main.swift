@@ -27,6 +27,11 @@ struct ModelEntry: Equatable {
     var instance: UInt32
     var time: UInt64
     var flags: UInt32
+    /// A step's (DEVSTATE_ENTRY_STEP, since 0.3.0) device, device type and start reading; its
+    /// kind is `instance`, its duration `time`.
+    var device: [UInt8] = []
+    var type: [UInt8] = []
+    var start: Int64 = 0
 }
 
 /// none: nothing to report (never begun, or discarded); armed: the next record opens a run.
@@ -88,6 +93,13 @@ final class RecorderModel {
         refused &+= 1
     }
 
+    /// A step refused by a live recorder: counted by an open run only (an armed one stays so).
+    func noteStepRefusal(_ status: Int32) {
+        guard status != DEVSTATE_ERR_NO_RUN, status != DEVSTATE_ERR_INVALID_HANDLE,
+              status != DEVSTATE_ERR_NO_LIST, state == .open else { return }
+        refused &+= 1
+    }
+
     func noteReading(_ reading: Int64) {
         if let origin, origin <= reading { return }
         origin = reading
@@ -108,6 +120,7 @@ struct SnapshotModel {
 func isEntryFlags(_ flags: UInt32) -> Bool {
     flags == DEVSTATE_ENTRY_VMSD || flags == DEVSTATE_ENTRY_HANDLER
         || flags == DEVSTATE_ENTRY_ITERABLE || flags == DEVSTATE_ENTRY_CHECKPOINT
+        || flags == DEVSTATE_ENTRY_STEP
 }
 
 /// A checkpoint's time in the JSON and in devstate_qemu_checkpoints: its reading minus the
@@ -339,6 +352,7 @@ func verifySnapshot(_ snapshot: OpaquePointer, _ model: SnapshotModel, _ probe: 
         expect(entry.save_time_us == expected.time, "save_time_us")
         expect(entry.flags == expected.flags, "flags")
         expect(entry.reserved == 0, "entry.reserved")
+        verifyStepInfo(snapshot, UInt64(index), expected)
     }
     // Indexes past the end, including ones that wrap or truncate to a valid index if the
     // library converted them carelessly (to Int, to UInt32).
@@ -351,6 +365,35 @@ func verifySnapshot(_ snapshot: OpaquePointer, _ model: SnapshotModel, _ probe: 
                      "entry past the end (\(index))")
     }
 }
+
+/// devstate_snapshot_step of entry `index`: the step's strings and facts, or FLAGS for an entry
+/// that is not a step.
+func verifyStepInfo(_ snapshot: OpaquePointer, _ index: UInt64, _ expected: ModelEntry) {
+    var step = devstate_step_info()
+    let status = devstate_snapshot_step(snapshot, index, &step)
+    guard expected.flags == DEVSTATE_ENTRY_STEP else {
+        return expectStatus(status, is: DEVSTATE_ERR_FLAGS, "snapshot_step of a non-step entry \(index)")
+    }
+    expectStatus(status, is: DEVSTATE_OK, "snapshot_step \(index)")
+    func bytes(_ text: UnsafePointer<CChar>?, _ length: UInt32, _ what: String) -> [UInt8] {
+        guard let text else { fail("snapshot_step \(index): \(what) is NULL") }
+        let raw = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        expect(raw[Int(length)] == 0, "snapshot_step \(index): \(what) not NUL-terminated")
+        return Array(UnsafeBufferPointer(start: raw, count: Int(length)))
+    }
+    expect(bytes(step.name, step.name_len, "name") == expected.name, "snapshot_step \(index): name")
+    expect(bytes(step.device, step.device_len, "device") == expected.device, "snapshot_step \(index): device")
+    expect(bytes(step.device_type, step.device_type_len, "type") == expected.type, "snapshot_step \(index): type")
+    expect(step.kind == expected.instance && step.start_us == expected.start && step.time_us == expected.time,
+           "snapshot_step \(index): kind/start/time \(step.kind)/\(step.start_us)/\(step.time_us)")
+}
+
+/// A step's JSON "start": its reading minus the run's origin, 0 if negative.
+func stepOffset(_ entry: ModelEntry, origin: Int64?) -> UInt64 {
+    checkpointOffset(ModelEntry(name: [], instance: 0, time: UInt64(bitPattern: entry.start), flags: 0), origin: origin)
+}
+
+let stepKindNames = ["work", "prepare", "main"]
 
 func verifyJSON(_ text: UnsafeMutablePointer<CChar>, _ model: SnapshotModel, pretty: Bool) {
     let length = strlen(text)
@@ -385,7 +428,10 @@ func verifyJSON(_ text: UnsafeMutablePointer<CChar>, _ model: SnapshotModel, pre
         let handler = expected.flags == DEVSTATE_ENTRY_HANDLER
         let iterable = expected.flags == DEVSTATE_ENTRY_ITERABLE
         let checkpoint = expected.flags == DEVSTATE_ENTRY_CHECKPOINT
+        let isStep = expected.flags == DEVSTATE_ENTRY_STEP
         let expectedKeys = checkpoint ? ["name", "time"]
+            : isStep ? ["name"] + (expected.device.isEmpty ? [] : ["device"])
+                + (expected.type.isEmpty ? [] : ["device-type"]) + ["kind", "start", "time"]
             : ["name", "instance-id", "save-time"] + (handler ? ["handler"] : []) + (iterable ? ["iterable"] : [])
         expect(keys == expectedKeys, "JSON keys \(keys) of entry \(index), expected \(expectedKeys)")
         var value: OpaquePointer?
@@ -394,6 +440,25 @@ func verifyJSON(_ text: UnsafeMutablePointer<CChar>, _ model: SnapshotModel, pre
                                           count: Int(json_object_get_string_len(value)))
         expect(Array(name) == Array(String(decoding: expected.name, as: UTF8.self).utf8),
                "JSON name of entry \(index)")
+        if isStep {
+            for (key, bytes) in [("device", expected.device), ("device-type", expected.type)] where !bytes.isEmpty {
+                _ = json_object_object_get_ex(object, key, &value)
+                let text = UnsafeRawBufferPointer(start: json_object_get_string(value),
+                                                  count: Int(json_object_get_string_len(value)))
+                expect(Array(text) == Array(String(decoding: bytes, as: UTF8.self).utf8),
+                       "JSON \(key) of step \(index)")
+            }
+            _ = json_object_object_get_ex(object, "kind", &value)
+            expect(String(cString: json_object_get_string(value)) == stepKindNames[Int(expected.instance)],
+                   "JSON kind of step \(index)")
+            _ = json_object_object_get_ex(object, "start", &value)
+            let offset = stepOffset(expected, origin: model.origin)
+            expect(json_object_is_type(value, json_type_int) != 0 && json_object_get_uint64(value) == offset,
+                   "JSON start of step \(index): \(json_object_get_uint64(value)), expected \(offset)")
+            _ = json_object_object_get_ex(object, "time", &value)
+            expect(json_object_get_uint64(value) == expected.time, "JSON time of step \(index)")
+            continue
+        }
         if checkpoint {
             // The reading relative to the run's origin, as an unsigned 64-bit number.
             let offset = checkpointOffset(expected, origin: model.origin)
@@ -416,7 +481,8 @@ func verifyJSON(_ text: UnsafeMutablePointer<CChar>, _ model: SnapshotModel, pre
     }
 }
 
-func verifyQAPIList(_ list: UnsafeMutablePointer<DeviceSaveStateTimeList>?, _ entries: [ModelEntry]) {
+func verifyQAPIList(_ list: UnsafeMutablePointer<DeviceSaveStateTimeList>?, _ all: [ModelEntry]) {
+    let entries = all.filter { $0.flags != DEVSTATE_ENTRY_STEP }  // no device times
     var node = list
     var index = 0
     while let current = node {
@@ -450,7 +516,7 @@ func expectListName(_ name: UnsafeMutablePointer<CChar>?, _ expected: [UInt8], _
 /// is HANDLER in the save lists and ITERABLE in the INCOMING list.
 func verifyTimeList(_ list: UnsafeMutablePointer<devstate_qapi_time_list>?, _ model: RecorderModel,
                     selector: UInt32) {
-    let expected = model.entries.filter { $0.flags != DEVSTATE_ENTRY_CHECKPOINT }
+    let expected = model.entries.filter { $0.flags != DEVSTATE_ENTRY_CHECKPOINT && $0.flags != DEVSTATE_ENTRY_STEP }
     let flagged = selector == DEVSTATE_QEMU_LIST_INCOMING ? DEVSTATE_ENTRY_ITERABLE : DEVSTATE_ENTRY_HANDLER
     var node = list
     var index = 0
@@ -574,7 +640,8 @@ func record(_ slot: Int, _ name: CName?, instance: UInt32, time: UInt64, flags: 
         if name.visible.isEmpty { errors.append(DEVSTATE_ERR_NAME_EMPTY) }
         if name.visible.count > Int(DEVSTATE_NAME_MAX) { errors.append(DEVSTATE_ERR_NAME_TOO_LONG) }
     }
-    if !isEntryFlags(flags) { errors.append(DEVSTATE_ERR_FLAGS) }
+    // A step carries more than a name and a time: devstate_record refuses its flag.
+    if !isEntryFlags(flags) || flags == DEVSTATE_ENTRY_STEP { errors.append(DEVSTATE_ERR_FLAGS) }
     let model = recorderModel(slot) ?? RecorderModel()
     if handleError(slot) == nil, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
     if !errors.isEmpty {
@@ -1065,6 +1132,118 @@ func operation030(_ argument: UInt8, _ input: inout Input) {
     }
 }
 
+// MARK: the steps (0.3.0)
+
+/// A step through devstate_step (slot) or devstate_qemu_step (list): every refusal that
+/// applies, else kept whatever its duration, with its strings, kind and start.
+func step(slot: Int?, list: UInt32?, _ name: CName?, _ device: CName?, _ type: CName?, kind: UInt32,
+          start: Int64, end: Int64) {
+    let status: Int32
+    var errors = nameErrors(name)
+    var model: RecorderModel?
+    if let slot {
+        status = devstate_step(recorderHandle(slot), name?.buffer, device?.buffer, type?.buffer, kind, start, end)
+        if let error = handleError(slot) { errors.append(error) } else { model = recorderModel(slot) }
+    } else {
+        status = devstate_qemu_step(list!, name?.buffer, device?.buffer, type?.buffer, kind, start, end)
+        model = listModel(list!)
+        if model == nil { errors.append(DEVSTATE_ERR_NO_LIST) }
+    }
+    func what() -> String { "step(slot \(String(describing: slot)), list \(String(describing: list)), kind \(kind))" }
+    for string in [device, type] where (string?.visible.count ?? 0) > Int(DEVSTATE_NAME_MAX) {
+        errors.append(DEVSTATE_ERR_NAME_TOO_LONG)
+    }
+    if kind > DEVSTATE_STEP_MAIN { errors.append(DEVSTATE_ERR_FLAGS) }
+    // A step never opens an armed run.
+    if let model, model.state != .open { errors.append(DEVSTATE_ERR_NO_RUN) }
+    guard let model, errors.isEmpty else {
+        expectStatus(status, in: errors, what())
+        model?.noteStepRefusal(status)
+        return
+    }
+    expectStatus(status, is: DEVSTATE_OK, what())
+    // The exact duration: any two int64 readings differ by less than 2^64.
+    let difference = Int128(end) - Int128(start)
+    let time: UInt64 = difference > 0 ? UInt64(difference) : 0
+    model.entries.append(ModelEntry(name: name!.visible, instance: kind, time: time, flags: DEVSTATE_ENTRY_STEP,
+                                    device: device?.visible ?? [], type: type?.visible ?? [], start: start))
+    model.noteReading(start)
+}
+
+/// devstate_qemu_steps of an ended run: its steps in record order, absent strings NULL.
+func listSteps(_ list: UInt32) {
+    let unset = UnsafeMutablePointer<devstate_qapi_step_list>(bitPattern: 0x5a5a0)!
+    var out: UnsafeMutablePointer<devstate_qapi_step_list>? = unset
+    let status = devstate_qemu_steps(list, &out)
+    let expectedStatus = listQueryStatus(list)
+    expectStatus(status, is: expectedStatus, "qemu_steps(\(list))")
+    guard expectedStatus == DEVSTATE_OK, let model = listModel(list) else { return }
+    expect(out != unset, "qemu_steps(\(list)) returned OK without setting *out")
+    let expected = model.entries.filter { $0.flags == DEVSTATE_ENTRY_STEP }
+    var node = out
+    var index = 0
+    while let current = node {
+        let what = "qemu_steps(\(list)) node \(index)"
+        expect(index < expected.count, "\(what): list longer than the run's \(expected.count) steps")
+        guard let value = current.pointee.value else { fail("\(what): value is NULL") }
+        let entry = expected[index]
+        expectListName(value.pointee.name, entry.name, what)
+        if entry.device.isEmpty { expect(value.pointee.device == nil, "\(what): device not NULL") }
+        else { expectListName(value.pointee.device, entry.device, what + " device") }
+        if entry.type.isEmpty { expect(value.pointee.device_type == nil, "\(what): type not NULL") }
+        else { expectListName(value.pointee.device_type, entry.type, what + " type") }
+        expect(value.pointee.kind == entry.instance && value.pointee.time_us == entry.time
+               && value.pointee.start_us == stepOffset(entry, origin: model.origin), "\(what): kind/time/start")
+        node = current.pointee.next
+        index += 1
+    }
+    expect(index == expected.count, "qemu_steps(\(list)) has \(index) nodes, the run \(expected.count) steps")
+    expectStatus(devstate_qapi_step_list_free(out), is: DEVSTATE_OK, "qapi_step_list_free")
+}
+
+/// The operations added with the steps (op 0x6f, a bulk op before).
+func operationSteps(_ argument: UInt8, _ input: inout Input) {
+    switch argument % 4 {
+    case 0, 1:  // devstate_step on a recorder slot / devstate_qemu_step on a selector
+        let mode = input.byte()
+        let name = makeName(&input), device = makeName(&input), type = makeName(&input)
+        defer { name.release(); device.release(); type.release() }
+        let kind: UInt32 = mode & 0x40 != 0 ? input.u32() : UInt32(mode % 3)
+        let start = reading(mode >> 3, &input)
+        let end = mode & 0x80 != 0 ? reading(input.byte(), &input) : start &+ Int64(input.byte()) &- 8
+        let pick = input.byte()
+        let useName = pick & 1 == 0 ? name : nil
+        let useDevice = pick & 2 == 0 ? device : nil
+        let useType = pick & 4 == 0 ? type : nil
+        if argument % 4 == 0 {
+            step(slot: Int(argument >> 2) % allSlots, list: nil, useName, useDevice, useType, kind: kind,
+                 start: start, end: end)
+        } else {
+            step(slot: nil, list: listSelector(argument >> 2, &input), useName, useDevice, useType, kind: kind,
+                 start: start, end: end)
+        }
+    case 2:  // devstate_qemu_steps, checked and freed
+        listSteps(listSelector(argument >> 2, &input))
+    default:  // devstate_snapshot_step on every kind of snapshot slot, and NULLs
+        let target = Int(argument >> 2) % snapshots.count
+        var info = devstate_step_info()
+        switch snapshots[target] {
+        case .live(let pointer, let model):
+            for (index, entry) in model.entries.enumerated() { verifyStepInfo(pointer, UInt64(index), entry) }
+            expectStatus(devstate_snapshot_step(pointer, UInt64(model.entries.count), &info), is: DEVSTATE_ERR_RANGE,
+                         "snapshot_step past the end")
+            expectStatus(devstate_snapshot_step(pointer, 0, nil), is: DEVSTATE_ERR_NULL, "snapshot_step(s, 0, NULL)")
+        case .dead(let pointer):
+            expectStatus(devstate_snapshot_step(pointer, 0, &info), is: DEVSTATE_ERR_INVALID_HANDLE,
+                         "snapshot_step on freed")
+        case .empty:
+            expectStatus(devstate_snapshot_step(nil, 0, &info), is: DEVSTATE_ERR_NULL, "snapshot_step(NULL)")
+        }
+        expectStatus(devstate_qemu_steps(DEVSTATE_QEMU_LIST_INCOMING, nil), is: DEVSTATE_ERR_NULL, "qemu_steps(l, NULL)")
+        expectStatus(devstate_qapi_step_list_free(nil), is: DEVSTATE_OK, "qapi_step_list_free(NULL)")
+    }
+}
+
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     var input = Input(bytes: UnsafeBufferPointer(start: data, count: size))
@@ -1125,6 +1304,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         case 14: nullArguments(slot)
         case 15 where op >= 0x80 && op < 0xf0: operation020(Int(op >> 4) - 8, argument, &input)
         case 15 where op == 0x7f: operation030(argument, &input)
+        case 15 where op == 0x6f: operationSteps(argument, &input)
         default:
             // Many short records: grows the entry array (64, 128, ...) and the name arena (4096, ...).
             guard let model = recorderModel(slot), model.entries.count < maxEntriesPerRecorder else { continue }

@@ -52,6 +52,12 @@ SAME(list, offsetof(DeviceSaveStateTimeList, value), sizeof(void *), devstate_qa
 /* LP64, as QEMU's x86_64 build: the numbers the QEMU side checks against too */
 LAYOUT_ASSERT(sizeof(devstate_qapi_time) == 32 && offsetof(devstate_qapi_time, has_flag) == 24);
 LAYOUT_ASSERT(sizeof(devstate_qapi_checkpoint) == 16 && sizeof(devstate_qapi_time_list) == 16);
+/* { 'name': 'str', '*device': 'str', '*device-type': 'str', 'kind': 'DowntimeStepKind',
+ *   'start': 'uint64', 'time': 'uint64' }: three pointers, an int-sized enum, two uint64 */
+LAYOUT_ASSERT(sizeof(devstate_qapi_step) == 48 && offsetof(devstate_qapi_step, kind) == 24
+              && sizeof(((devstate_qapi_step *)0)->kind) == sizeof(int)
+              && offsetof(devstate_qapi_step, start_us) == 32 && offsetof(devstate_qapi_step, time_us) == 40);
+LAYOUT_ASSERT(sizeof(devstate_qapi_step_list) == 16);
 #endif
 
 int main(void)

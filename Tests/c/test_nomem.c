@@ -124,6 +124,8 @@ static outcome scenario(bool strict)
     DeviceSaveStateTimeList *list = NULL;
     devstate_qapi_time_list *times = NULL;
     devstate_qapi_checkpoint_list *marks = NULL;
+    devstate_qapi_step_list *steps = NULL;
+    uint64_t steps_kept = 0;
     char name[64];
     char *json = NULL;
     uint64_t kept = 0, refused = 0, count = 0;
@@ -139,6 +141,16 @@ static outcome scenario(bool strict)
             if (FINE(&o, devstate_record(r, name, (uint32_t)i, (uint64_t)(i % 7), DEVSTATE_ENTRY_VMSD),
                      DEVSTATE_OK, DEVSTATE_SKIPPED_ZERO)) {
                 kept += i % 7 != 0;
+            } else {
+                refused++;
+            }
+        }
+        for (i = 0; i < DEVICES / 4; i++) {
+            /* steps hold three strings each: more arena per entry than a device */
+            snprintf(name, sizeof(name), "/machine/peripheral-anon/device[%d]/virtio-backend", i);
+            if (FINE(&o, devstate_step(r, "virtio_vmstate_change", name, "virtio-net-device",
+                                       DEVSTATE_STEP_MAIN, clock + i, clock + 2 * i), DEVSTATE_OK, DEVSTATE_OK)) {
+                kept++;
             } else {
                 refused++;
             }
@@ -163,6 +175,15 @@ static outcome scenario(bool strict)
             }
             if (kept > 0 && (devstate_snapshot_entry(s, 0, &entry) != DEVSTATE_OK || entry.name_len == 0)) {
                 o.wrong++;
+            }
+            for (count = 0; count < kept; count++) {
+                devstate_step_info step;
+
+                if (devstate_snapshot_entry(s, count, &entry) == DEVSTATE_OK && entry.flags == DEVSTATE_ENTRY_STEP
+                    && (devstate_snapshot_step(s, count, &step) != DEVSTATE_OK || step.device_len == 0
+                        || step.device_type_len != 17)) {
+                    o.wrong++;
+                }
             }
             if (FINE(&o, devstate_snapshot_json(s, DEVSTATE_JSON_PRETTY, &json), DEVSTATE_OK, DEVSTATE_OK)) {
                 /* a string handed out is whole: one array of every entry (checked with memory on) */
@@ -208,6 +229,16 @@ static outcome scenario(bool strict)
         }
         clock += 4;
     }
+    for (i = 0; i < DEVICES / 4; i++) {
+        int32_t status = devstate_qemu_step(DEVSTATE_QEMU_LIST_INCOMING, "block-activate", "drive-virtio-disk0",
+                                            "qcow2", DEVSTATE_STEP_WORK, clock, clock + i);
+
+        if (FINE(&o, status, DEVSTATE_OK, settling)) {
+            steps_kept += status == DEVSTATE_OK;
+        } else {
+            refused++;
+        }
+    }
     FINE(&o, devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-bh-vm-started", clock),
          DEVSTATE_OK, settling);
     FINE(&o, devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK, settling);
@@ -226,6 +257,19 @@ static outcome scenario(bool strict)
     }
     if (FINE(&o, devstate_qemu_checkpoints(DEVSTATE_QEMU_LIST_INCOMING, &marks), DEVSTATE_OK, nothing)) {
         devstate_qapi_checkpoint_list_free(marks);
+    }
+    if (FINE(&o, devstate_qemu_steps(DEVSTATE_QEMU_LIST_INCOMING, &steps), DEVSTATE_OK, nothing)) {
+        devstate_qapi_step_list *node;
+
+        for (count = 0, node = steps; node; node = node->next) {
+            count += node->value->device && node->value->device_type && node->value->name;
+        }
+        devstate_qapi_step_list_free(steps);
+        if (count != steps_kept) {
+            o.wrong++;
+            fprintf(stderr, "incoming list holds %llu whole steps, expected %llu\n", (unsigned long long)count,
+                    (unsigned long long)steps_kept);
+        }
     }
     if (FINE(&o, devstate_qemu_refused(DEVSTATE_QEMU_LIST_INCOMING, &count), DEVSTATE_OK, nothing)
         && count < refused) {

@@ -16,6 +16,8 @@
  * devstate_qemu_checkpoint() while the main loop asks for devstate_qemu_times() and
  * devstate_qemu_checkpoints() and frees the lists; both start at a barrier, and the querier
  * must have seen the open run refused (DEVSTATE_ERR_NO_RUN) and an ended run given whole.
+ * Since 0.3.0 each run also records steps (devstate_qemu_step(): block activation, run-state
+ * handlers) that the querier reads with devstate_qemu_steps().
  *
  * Compiled with -DDEVSTATE_TSAN_CANARY it also makes a deliberate data race of its own, so
  * run.sh can prove that the sanitizer is active (that build must be stopped by TSan).
@@ -175,6 +177,7 @@ static void *churning_thread(void *arg)
 #define LOADS 50
 #define CP_STARTED "dst-precopy-loadvm-started"
 #define CP_COMPLETED "dst-precopy-loadvm-completed"
+#define STEPS 20
 
 static pthread_barrier_t incoming_start;
 /*
@@ -231,6 +234,13 @@ static void *incoming_recording_thread(void *arg)
         }
         if (devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, CP_COMPLETED, base + 10 * LOADS + 100)
             != DEVSTATE_OK) (*bad)++;
+        for (i = 0; i < STEPS; i++) {
+            int64_t start = base + 10 * LOADS + 110 + 10 * i;
+            if (devstate_qemu_step(DEVSTATE_QEMU_LIST_INCOMING, i ? "virtio_vmstate_change" : "block-activate",
+                                   names[i], i ? "virtio-blk-device" : "qcow2",
+                                   i ? DEVSTATE_STEP_MAIN : DEVSTATE_STEP_WORK, start, start + i % 3) != DEVSTATE_OK)
+                (*bad)++;
+        }
         if (devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING) != DEVSTATE_OK) (*bad)++;
     }
     wait_relaxed(&saw_ok); /* an ended run is queried */
@@ -269,6 +279,26 @@ static void check_incoming_checkpoints(devstate_qapi_checkpoint_list *list, long
     }
 }
 
+/* An ended run's steps: each with its device and type, in order, after the loads. */
+static void check_incoming_steps(devstate_qapi_step_list *list, long *bad)
+{
+    devstate_qapi_step_list *node;
+    int i = 0;
+
+    for (node = list; node; node = node->next, i++) {
+        const devstate_qapi_step *v = node->value;
+
+        if (i >= STEPS || !v || strcmp(v->name, i ? "virtio_vmstate_change" : "block-activate") != 0
+            || !v->device || strcmp(v->device, names[i]) != 0 || !v->device_type
+            || v->kind != (i ? DEVSTATE_STEP_MAIN : DEVSTATE_STEP_WORK) || v->time_us != (uint64_t)(i % 3)
+            || v->start_us != (uint64_t)(10 * LOADS + 160 + 10 * i)) {
+            (*bad)++;
+            return;
+        }
+    }
+    if (i != STEPS) (*bad)++;
+}
+
 /* EMPTY only until the querier has seen the first run (open or ended); then never again. */
 static void note_status(int32_t s, long *bad, int *begun)
 {
@@ -303,6 +333,14 @@ static void *incoming_querying_thread(void *arg)
         note_status(s, bad, &begun);
         if (s == DEVSTATE_OK) check_incoming_checkpoints(marks, bad);
         if (devstate_qapi_checkpoint_list_free(marks) != DEVSTATE_OK) (*bad)++;
+        {
+            devstate_qapi_step_list *steps = NULL;
+
+            s = devstate_qemu_steps(DEVSTATE_QEMU_LIST_INCOMING, &steps);
+            note_status(s, bad, &begun);
+            if (s == DEVSTATE_OK) check_incoming_steps(steps, bad);
+            if (devstate_qapi_step_list_free(steps) != DEVSTATE_OK) (*bad)++;
+        }
         incoming_queries++;
     }
     return NULL;
@@ -341,6 +379,13 @@ static void incoming_case(void)
         CHECK_INT(devstate_qemu_checkpoints(DEVSTATE_QEMU_LIST_INCOMING, &marks), DEVSTATE_OK);
         check_incoming_checkpoints(marks, &bad);
         CHECK_INT(devstate_qapi_checkpoint_list_free(marks), DEVSTATE_OK);
+        {
+            devstate_qapi_step_list *steps = NULL;
+
+            CHECK_INT(devstate_qemu_steps(DEVSTATE_QEMU_LIST_INCOMING, &steps), DEVSTATE_OK);
+            check_incoming_steps(steps, &bad);
+            CHECK_INT(devstate_qapi_step_list_free(steps), DEVSTATE_OK);
+        }
         CHECK_INT(bad, 0);
     }
 }

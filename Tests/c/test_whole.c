@@ -53,6 +53,24 @@ typedef struct DowntimeCheckpointList {
     struct DowntimeCheckpointList *next;
     DowntimeCheckpoint *value;
 } DowntimeCheckpointList;
+typedef enum DowntimeStepKind {
+    DOWNTIME_STEP_KIND_WORK,
+    DOWNTIME_STEP_KIND_PREPARE,
+    DOWNTIME_STEP_KIND_MAIN,
+    DOWNTIME_STEP_KIND__MAX,
+} DowntimeStepKind;
+typedef struct DowntimeStep {
+    char *name;
+    char *device;
+    char *device_type;
+    DowntimeStepKind kind;
+    uint64_t start;
+    uint64_t time;
+} DowntimeStep;
+typedef struct DowntimeStepList {
+    struct DowntimeStepList *next;
+    DowntimeStep *value;
+} DowntimeStepList;
 typedef struct MigrationInfo {
     int status;
     bool has_device_state_times;
@@ -65,9 +83,12 @@ typedef struct MigrationInfo {
     DowntimeCheckpointList *downtime_checkpoints;
     bool has_downtime_entries_dropped;
     uint64_t downtime_entries_dropped;
+    bool has_downtime_steps;
+    DowntimeStepList *downtime_steps;
 } MigrationInfo;
 #define DEVSTATE_WANT_WHOLE_DOWNTIME_HOOKS 1
 #define DEVSTATE_WANT_DROPPED_HOOKS 1
+#define DEVSTATE_WANT_STEP_HOOKS 1
 
 #include <devstate/devstate.h>
 #include <devstate/qemu-hooks.h>
@@ -411,9 +432,11 @@ static MigrationInfo series_query(void)
 
     memset(&info, 0, sizeof(info));
     qemu_loadvm_get_whole_downtime(&info);
+    qemu_loadvm_get_downtime_steps(&info);
     qemu_loadvm_get_downtime_dropped(&info);
     qemu_savevm_get_device_state_times(&info);
     qemu_savevm_get_whole_downtime(&info);
+    qemu_savevm_get_downtime_steps(&info);
     qemu_savevm_get_downtime_dropped(&info);
     return info;
 }
@@ -424,6 +447,7 @@ static void series_free(MigrationInfo *info)
     devstate_qapi_time_list_free((devstate_qapi_time_list *)info->iterable_state_times);
     devstate_qapi_time_list_free((devstate_qapi_time_list *)info->device_load_times);
     devstate_qapi_checkpoint_list_free((devstate_qapi_checkpoint_list *)info->downtime_checkpoints);
+    devstate_qapi_step_list_free((devstate_qapi_step_list *)info->downtime_steps);
 }
 
 static size_t count_times(const void *list)
@@ -658,6 +682,114 @@ static void test_dropped(void)
     series_free(&info);
 }
 
+/* ---- the steps of the downtime (0.3.0): handlers and work, each side in its window ------ */
+
+typedef struct named_step {
+    const char *name, *device, *type;
+    uint32_t kind;
+    int64_t start, span;
+} named_step;
+
+/* A source's stop phase and end phase as 10.0 with our series passes them (a guest's times). */
+static const named_step source_named[] = {
+    { "clock-stop", NULL, NULL, DEVSTATE_STEP_WORK, 50, 0 },
+    { "vcpu-pause", NULL, NULL, DEVSTATE_STEP_WORK, 60, 13 },
+    { "virtio_vmstate_change", "/machine/peripheral/guest-disk-dev/virtio-backend", "virtio-blk-device",
+      DEVSTATE_STEP_MAIN, 80, 52 },
+    { "ide_restart_cb", "", "", DEVSTATE_STEP_MAIN, 140, 0 },
+    { "block-flush", "guest-disk", "qcow2", DEVSTATE_STEP_WORK, 150, 1353 },
+};
+
+static void series_steps(uint32_t list, const named_step *steps, size_t n, int64_t base, int32_t expected)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        CHECK_INT(devstate_qemu_step(list, steps[i].name, steps[i].device, steps[i].type, steps[i].kind,
+                                     base + steps[i].start, base + steps[i].start + steps[i].span),
+                  expected);
+    }
+}
+
+static void check_steps(const DowntimeStepList *list, const named_step *steps, size_t n, int64_t shift)
+{
+    size_t i = 0;
+
+    for (; list && i < n; list = list->next, i++) {
+        const DowntimeStep *v = list->value;
+        CHECK(strcmp(v->name, steps[i].name) == 0);
+        /* "" is no device: the QAPI member is left out (NULL) */
+        CHECK(steps[i].device && *steps[i].device ? v->device && strcmp(v->device, steps[i].device) == 0
+                                                  : v->device == NULL);
+        CHECK(steps[i].type && *steps[i].type ? v->device_type && strcmp(v->device_type, steps[i].type) == 0
+                                              : v->device_type == NULL);
+        CHECK_INT(v->kind, steps[i].kind);
+        CHECK_INT(v->start, steps[i].start + shift);
+        CHECK_INT(v->time, steps[i].span);
+    }
+    CHECK(list == NULL);
+    CHECK_INT(i, n);
+}
+
+/*
+ * A destination, then the same process as a source: each reply shows its side's steps only,
+ * with their starts on that side's time line; a step before the switchover's first load (the
+ * window is armed, not open) is refused and not counted; nothing is dropped.
+ */
+static void test_steps(void)
+{
+    static const named_step destination_named[] = {
+        { "block-activate", "guest-disk", "qcow2", DEVSTATE_STEP_WORK, 500, 4766 },
+        { "virtio_vmstate_change", "/machine/peripheral/guest-disk-dev/virtio-backend", "virtio-blk-device",
+          DEVSTATE_STEP_PREPARE, 5300, 24 },
+        { "vcpu-resume", NULL, NULL, DEVSTATE_STEP_WORK, 5330, 13 },
+    };
+    MigrationInfo info;
+    int64_t origin = 2000000;
+
+    series_fresh_process();
+    CHECK_INT(devstate_qemu_arm(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    series_steps(DEVSTATE_QEMU_LIST_INCOMING, destination_named, 1, origin - 1000, DEVSTATE_ERR_NO_RUN);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "ram", 0, origin, origin + 400,
+                                      DEVSTATE_ENTRY_ITERABLE), DEVSTATE_OK);
+    series_steps(DEVSTATE_QEMU_LIST_INCOMING, destination_named, 3, origin, DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_INCOMING, "dst-precopy-bh-vm-started", origin + 5400),
+              DEVSTATE_OK);
+    info = series_query();
+    CHECK(!info.has_downtime_steps && !info.downtime_steps); /* not ended yet: nothing shown */
+    series_free(&info);
+    series_fresh_process();
+    CHECK_INT(devstate_qemu_arm(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_record_in(DEVSTATE_QEMU_LIST_INCOMING, "ram", 0, origin, origin + 400,
+                                      DEVSTATE_ENTRY_ITERABLE), DEVSTATE_OK);
+    series_steps(DEVSTATE_QEMU_LIST_INCOMING, destination_named, 3, origin, DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING), DEVSTATE_OK);
+    info = series_query();
+    CHECK(info.has_downtime_steps);
+    check_steps(info.downtime_steps, destination_named, 3, 0);
+    CHECK(info.has_downtime_entries_dropped && info.downtime_entries_dropped == 0);
+    CHECK_INT(count_times(info.device_load_times), 1);
+    series_free(&info);
+
+    /* now a source: its steps replace the destination's, on the source's time line */
+    series_migrate_init();
+    CHECK_INT(devstate_qemu_begin(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS), DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-downtime-start", 7000),
+              DEVSTATE_OK);
+    series_steps(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, source_named,
+                 sizeof(source_named) / sizeof(source_named[0]), 7000, DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-vm-stopped", 8600),
+              DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-downtime-end", 9000),
+              DEVSTATE_OK);
+    CHECK_INT(devstate_qemu_end(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS), DEVSTATE_OK);
+    info = series_query();
+    check_steps(info.downtime_steps, source_named, sizeof(source_named) / sizeof(source_named[0]), 0);
+    CHECK(has_mark(info.downtime_checkpoints, "src-vm-stopped"));
+    CHECK(!has_mark(info.downtime_checkpoints, "dst-precopy-bh-vm-started"));
+    series_free(&info);
+}
+
 int main(void)
 {
     CHECK_INT(devstate_version_number(), DEVSTATE_VERSION_NUMBER);
@@ -672,5 +804,6 @@ int main(void)
     test_postcopy();
     test_savevm_after_incoming();
     test_dropped();
+    test_steps();
     return harness_finish("whole");
 }

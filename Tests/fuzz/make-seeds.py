@@ -176,6 +176,34 @@ seeds["windows"] = (v030(LIST_ARM) + bytes([INCOMING]) + queries(INCOMING) + v03
                     + v030(DISCARD, 0) + record(0, raw_name("dropped")) + bytes([TAKE, 0 | 8, INSPECT, 8, 0])
                     + v030(ARM, 0) + checkpoint(0, raw_name("opens"), TICK, 2) + bytes([END, 0, TAKE, 0 | 16, INSPECT, 16, 0, JSON, 16, 0])
                     + v030(NULLS030) + v030(RECORD030, 4) + bytes([0]) + raw_name("x")[0:0])
+# The steps (op 0x6f): argument % 4 picks the call (0 devstate_step on slot argument >> 2,
+# 1 devstate_qemu_step on selector argument >> 2, 2 devstate_qemu_steps, 3 devstate_snapshot_step
+# on snapshot slot argument >> 2); a step's operands: mode (kind = mode % 3, start reading kind
+# = mode >> 3), name, device, type, the start's operand, end = start + byte - 8, and a byte whose
+# bits 0-2 pass NULL for the name, device and type.
+STEPS = 0x6f
+
+
+def step_call(call, target, kind, name, device, type_, start_tick, length, pick=0):
+    return (bytes([STEPS, call | (target << 2), kind]) + raw_name(name) + raw_name(device) + raw_name(type_)
+            + bytes([start_tick, length + 8, pick]))
+
+
+# A destination's steps: refused while the INCOMING list is armed (not counted), kept once a
+# load opened it, with and without device strings, a NULL name refused and counted; queried
+# open (NO_RUN) and ended; a snapshot's entries read back through devstate_snapshot_step.
+seeds["steps"] = (v030(LIST_ARM) + bytes([INCOMING])
+                  + step_call(1, INCOMING, 0, "block-activate", "guest-disk", "qcow2", 3, 40)
+                  + record_in(INCOMING, raw_name("ram"), 0, TICK, 5, 90)
+                  + step_call(1, INCOMING, 0, "block-activate", "guest-disk", "qcow2", 3, 200)
+                  + step_call(1, INCOMING, 2, "virtio_vmstate_change", "/machine/peripheral/d0/virtio-backend",
+                              "virtio-blk-device", 1, 0)
+                  + step_call(1, INCOMING, 1, "x", "", "", 1, 2, pick=1)
+                  + bytes([STEPS, 2 | (INCOMING << 2)])
+                  + bytes([LIST_BEGIN_END, INCOMING | END_BIT]) + bytes([STEPS, 2 | (INCOMING << 2)])
+                  + bytes([LIST_TAKE, 6]) + bytes([STEPS, 3, INSPECT, 0, 0, JSON, 0, 1])
+                  + bytes([NEW, 0, BEGIN, 0]) + step_call(0, 0, 2, "vcpu-resume", "", "", 0, 13)
+                  + bytes([TAKE, 0 | 8, STEPS, 3 | (1 << 2), QAPI, 8, SFREE, 8, STEPS, 3 | (1 << 2)]))
 os.makedirs(root + "/abi", exist_ok=True)
 for name, data in seeds.items():
     open("%s/abi/%s" % (root, name), "wb").write(data)

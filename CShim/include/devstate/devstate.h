@@ -109,6 +109,20 @@ extern "C" {
  * is 0. Only one DEVSTATE_ENTRY_* value may be given per record.
  */
 #define DEVSTATE_ENTRY_CHECKPOINT 4u
+/*
+ * Since 0.3.0. The entry is a step of the downtime that is not a device's
+ * state: a run-state change handler's call or a named piece of work around
+ * the device saves and loads (vCPU pause, block drain, the flush of one block
+ * node, ...). Recorded only with devstate_step(), which gives it what else it
+ * has: a device, the device's type, a DEVSTATE_STEP_* kind and a start
+ * reading. devstate_record() refuses this flag with DEVSTATE_ERR_FLAGS.
+ */
+#define DEVSTATE_ENTRY_STEP 8u
+
+/* Kinds of a step (devstate_step()), since 0.3.0. */
+#define DEVSTATE_STEP_WORK 0u     /* a named piece of work of the migration or block layer */
+#define DEVSTATE_STEP_PREPARE 1u  /* a run-state change handler's prepare callback */
+#define DEVSTATE_STEP_MAIN 2u     /* a run-state change handler's main callback */
 
 /* Flags for devstate_snapshot_json(). */
 #define DEVSTATE_JSON_COMPACT 0u
@@ -136,6 +150,23 @@ typedef struct devstate_snapshot_info {
     uint32_t complete;     /* 1 if the run had ended when the copy was taken */
     uint32_t reserved;     /* 0 */
 } devstate_snapshot_info;
+
+/*
+ * Since 0.3.0. A kept step, as devstate_snapshot_step() fills it. The strings
+ * are the recorded bytes + NUL, owned by the snapshot; device and device_type
+ * are "" (length 0) when the step has none.
+ */
+typedef struct devstate_step_info {
+    const char *name;
+    const char *device;
+    const char *device_type;
+    uint32_t name_len;
+    uint32_t device_len;
+    uint32_t device_type_len;
+    uint32_t kind;        /* DEVSTATE_STEP_* */
+    int64_t start_us;     /* the clock reading the step started at */
+    uint64_t time_us;     /* its duration; 0 is kept */
+} devstate_step_info;
 
 /* --- version ------------------------------------------------------------ */
 
@@ -220,6 +251,29 @@ DEVSTATE_API int32_t devstate_checkpoint(devstate_recorder *recorder, const char
                                          int64_t time_us);
 
 /*
+ * Since 0.3.0. Records a step of the downtime (DEVSTATE_ENTRY_STEP) that ran
+ * from start_us to end_us (clock readings in microseconds, QEMU:
+ * QEMU_CLOCK_REALTIME): `name` is the step's or the handler's name, `device`
+ * and `device_type` say what it ran for (QEMU: a device's QOM canonical path
+ * and type, or a block node's name and driver); either may be NULL or "" for
+ * none. `kind` is one DEVSTATE_STEP_* value. Unlike a device's time, a step
+ * of 0 us is kept (a handler that ran is a fact worth listing), and an
+ * end before the start is kept as 0 us. The start counts towards the run's
+ * origin as a span's does (devstate_checkpoint()).
+ * A step never opens an armed run: it is refused with DEVSTATE_ERR_NO_RUN,
+ * and not counted, until a record or a checkpoint has opened it, so that a
+ * window opens only with its first device entry.
+ * Name rules as devstate_record() for all three strings (each at most
+ * DEVSTATE_NAME_MAX bytes); DEVSTATE_ERR_FLAGS for an unknown kind.
+ * Errors as devstate_record(); a refusal is counted by an open run only (an
+ * armed run stays armed).
+ * Makes no heap allocation once the recorder's storage has grown to the run's size.
+ */
+DEVSTATE_API int32_t devstate_step(devstate_recorder *recorder, const char *name,
+                                   const char *device, const char *device_type, uint32_t kind,
+                                   int64_t start_us, int64_t end_us);
+
+/*
  * Closes the open run; its entries stay until the next devstate_run_begin().
  * Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE, DEVSTATE_ERR_NO_RUN
  * (no run is open, an armed one included: nothing changes then).
@@ -288,12 +342,26 @@ DEVSTATE_API int32_t devstate_snapshot_entry(const devstate_snapshot *snapshot, 
                                              devstate_entry *out);
 
 /*
+ * Since 0.3.0. Fills *out with entry `index` if it is a step
+ * (DEVSTATE_ENTRY_STEP; devstate_snapshot_entry() gives its name, its kind as
+ * instance_id and its duration as save_time_us). The strings live as long as
+ * the snapshot. Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE,
+ * DEVSTATE_ERR_RANGE, DEVSTATE_ERR_FLAGS (the entry is not a step).
+ */
+DEVSTATE_API int32_t devstate_snapshot_step(const devstate_snapshot *snapshot, uint64_t index,
+                                            devstate_step_info *out);
+
+/*
  * Serializes the snapshot with json-c to the value query-migrate returns
  * under "device-state-times": an array of objects with the keys "name",
  * "instance-id", "save-time" in that order; an entry recorded with
  * DEVSTATE_ENTRY_HANDLER also carries "handler": true as a last key, one
  * recorded with DEVSTATE_ENTRY_ITERABLE "iterable": true (since 0.2.0). A
  * checkpoint entry is {"name": ..., "time": T} (see devstate_checkpoint()).
+ * A step (since 0.3.0) is {"name", "device", "device-type", "kind", "start",
+ * "time"}: "device" and "device-type" only when recorded, "kind" one of
+ * "work", "prepare", "main", "start" its start in microseconds since the
+ * run's origin, "time" its duration.
  * Names that are not valid UTF-8 have each invalid sequence replaced by
  * U+FFFD, as QEMU's QMP output does; valid UTF-8 is written unchanged
  * (raw, not \u-escaped) and "/" is not escaped.

@@ -104,7 +104,8 @@ DEVSTATE_API int32_t devstate_qemu_run_end(void);
  * order; nodes, values and names are malloc'd one by one, so QEMU frees the
  * list with qapi_free_DeviceSaveStateTimeList() (g_free is free) and other
  * hosts with devstate_qapi_list_free(). An empty snapshot gives *out = NULL
- * and DEVSTATE_OK. Names are copied byte for byte.
+ * and DEVSTATE_OK. Names are copied byte for byte. Steps (DEVSTATE_ENTRY_STEP,
+ * since 0.3.0) are no device times and are left out.
  * Errors: DEVSTATE_ERR_NULL, DEVSTATE_ERR_INVALID_HANDLE, DEVSTATE_ERR_NOMEM
  * (nothing is allocated then).
  */
@@ -222,7 +223,7 @@ DEVSTATE_API int32_t devstate_qemu_checkpoint(uint32_t list, const char *name, i
 DEVSTATE_API int32_t devstate_qemu_end(uint32_t list);
 
 /*
- * The device times (every entry but checkpoints) of the last ended run of
+ * The device times (every entry but checkpoints and steps) of the last ended run of
  * `list`, as a new list in record order, malloc'd node by node as
  * devstate_snapshot_qapi_list() does; free it with
  * devstate_qapi_time_list_free() (QEMU: its qapi_free_*List()). A run with
@@ -269,6 +270,51 @@ DEVSTATE_API int32_t devstate_qemu_discard(uint32_t list);
  * or a name was refused. Errors as devstate_qemu_times().
  */
 DEVSTATE_API int32_t devstate_qemu_refused(uint32_t list, uint64_t *out);
+
+/*
+ * Since 0.3.0: the steps of a side's downtime that are not device states
+ * (devstate_step()), kept in the side's checkpoint list: OUTGOING_CHECKPOINTS
+ * on the source, INCOMING on the destination, inside the same run as the
+ * checkpoints, so a step is kept only inside that side's downtime window.
+ *
+ * devstate_qemu_step() records one into `list` as devstate_step() does.
+ * Returns as devstate_step(), or DEVSTATE_ERR_NO_LIST.
+ */
+DEVSTATE_API int32_t devstate_qemu_step(uint32_t list, const char *name, const char *device,
+                                        const char *device_type, uint32_t kind,
+                                        int64_t start_us, int64_t end_us);
+
+/*
+ * A step, as the QAPI struct
+ *   { 'name': 'str', '*device': 'str', '*device-type': 'str',
+ *     'kind': 'DowntimeStepKind', 'start': 'uint64', 'time': 'uint64' }
+ * with the enum DowntimeStepKind [ 'work', 'prepare', 'main' ], whose values
+ * are the DEVSTATE_STEP_* ones. device and device_type are NULL when absent
+ * (QEMU's optional strings have no has_ flag).
+ */
+typedef struct devstate_qapi_step {
+    char *name;
+    char *device;
+    char *device_type;
+    uint32_t kind;     /* DEVSTATE_STEP_*, as the generated enum */
+    uint64_t start_us; /* since the run's origin, as a checkpoint's time */
+    uint64_t time_us;
+} devstate_qapi_step;
+
+typedef struct devstate_qapi_step_list {
+    struct devstate_qapi_step_list *next;
+    devstate_qapi_step *value;
+} devstate_qapi_step_list;
+
+/*
+ * The steps of the last ended run of `list`, in record order, malloc'd node
+ * by node and string by string; free with devstate_qapi_step_list_free()
+ * (QEMU: qapi_free_DowntimeStepList()). Errors as devstate_qemu_times().
+ */
+DEVSTATE_API int32_t devstate_qemu_steps(uint32_t list, devstate_qapi_step_list **out);
+
+/* Frees a list as devstate_qapi_list_free() does; NULL is accepted. Returns DEVSTATE_OK. */
+DEVSTATE_API int32_t devstate_qapi_step_list_free(devstate_qapi_step_list *list);
 
 /* Frees a list as devstate_qapi_list_free() does; NULL is accepted. Returns DEVSTATE_OK. */
 DEVSTATE_API int32_t devstate_qapi_time_list_free(devstate_qapi_time_list *list);
@@ -453,6 +499,63 @@ static inline void qemu_loadvm_get_downtime_dropped(MigrationInfo *info)
 
     if (info) {
         qemu_migration_sum_refused(lists, 1, info);
+    }
+}
+#endif
+
+#if defined(DEVSTATE_WANT_STEP_HOOKS) && defined(QAPI_TYPES_MIGRATION_H)
+/*
+ * Since 0.3.0, for a QEMU whose schema has our series' member
+ * MigrationInfo.downtime-steps ([DowntimeStep]): define
+ * DEVSTATE_WANT_STEP_HOOKS before including this header. The source's steps
+ * replace a destination's ones, as the checkpoints do. The library's step
+ * list is cast to QEMU's, so its layout is checked here.
+ */
+#ifdef __cplusplus
+#define DEVSTATE_STEP_ASSERT(cond, what) static_assert(cond, what)
+#else
+#define DEVSTATE_STEP_ASSERT(cond, what) _Static_assert(cond, what)
+#endif
+#define DEVSTATE_STEP_FIELD(ours, theirs, a, b) \
+    DEVSTATE_STEP_ASSERT(offsetof(ours, a) == offsetof(theirs, b) && \
+                         sizeof(((ours *)0)->a) == sizeof(((theirs *)0)->b), \
+                         #ours "." #a " does not match " #theirs "." #b)
+DEVSTATE_STEP_ASSERT(sizeof(devstate_qapi_step) == sizeof(DowntimeStep), "DowntimeStep size");
+DEVSTATE_STEP_FIELD(devstate_qapi_step, DowntimeStep, name, name);
+DEVSTATE_STEP_FIELD(devstate_qapi_step, DowntimeStep, device, device);
+DEVSTATE_STEP_FIELD(devstate_qapi_step, DowntimeStep, device_type, device_type);
+DEVSTATE_STEP_FIELD(devstate_qapi_step, DowntimeStep, kind, kind);
+DEVSTATE_STEP_FIELD(devstate_qapi_step, DowntimeStep, start_us, start);
+DEVSTATE_STEP_FIELD(devstate_qapi_step, DowntimeStep, time_us, time);
+DEVSTATE_STEP_FIELD(devstate_qapi_step_list, DowntimeStepList, next, next);
+DEVSTATE_STEP_FIELD(devstate_qapi_step_list, DowntimeStepList, value, value);
+DEVSTATE_STEP_ASSERT(DOWNTIME_STEP_KIND_WORK == DEVSTATE_STEP_WORK &&
+                     DOWNTIME_STEP_KIND_PREPARE == DEVSTATE_STEP_PREPARE &&
+                     DOWNTIME_STEP_KIND_MAIN == DEVSTATE_STEP_MAIN,
+                     "DowntimeStepKind values");
+#undef DEVSTATE_STEP_FIELD
+#undef DEVSTATE_STEP_ASSERT
+
+static inline void qemu_savevm_get_downtime_steps(MigrationInfo *info)
+{
+    devstate_qapi_step_list *steps = 0;
+
+    if (info && devstate_qemu_steps(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, &steps) ==
+            DEVSTATE_OK && steps) {
+        devstate_qapi_step_list_free((devstate_qapi_step_list *)info->downtime_steps);
+        info->downtime_steps = (DowntimeStepList *)steps;
+        info->has_downtime_steps = true;
+    }
+}
+
+static inline void qemu_loadvm_get_downtime_steps(MigrationInfo *info)
+{
+    devstate_qapi_step_list *steps = 0;
+
+    if (info && !info->downtime_steps &&
+        devstate_qemu_steps(DEVSTATE_QEMU_LIST_INCOMING, &steps) == DEVSTATE_OK && steps) {
+        info->downtime_steps = (DowntimeStepList *)steps;
+        info->has_downtime_steps = true;
     }
 }
 #endif
