@@ -20,6 +20,9 @@ mkdir -p "$BIN" "$OUT"
 # Real migrations of the three QEMU builds (20 rounds; the smoke does one).
 QEMU_ROUNDS=20; [ "$SMOKE" = 1 ] && QEMU_ROUNDS=1
 bench/qemu-downtime.sh "$QEMU_ROUNDS" "$OUT/qemu-downtime.md"
+# A real Linux guest's downtime, named by the steps, and their A/B (5 rounds; the smoke one).
+GUEST_ROUNDS=5; [ "$SMOKE" = 1 ] && GUEST_ROUNDS=1
+bench/guest-downtime.sh "$GUEST_ROUNDS" "$OUT/guest-downtime.md"
 # devstate's throughput on a long log (1 GB; the smoke uses 8 MB).
 if [ "$SMOKE" = 1 ]; then bash bench/cli/bench.sh 8 1 "$OUT/cli.md"; else bash bench/cli/bench.sh 1024 3 "$OUT/cli.md"; fi
 
@@ -48,7 +51,7 @@ kept() { # entries of an N-entry run with a time > 0 (bench.c: every sixth is 0)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 per() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
-declare -A REC QRY ALLOC NSREC NSQRY INC INCALLOC
+declare -A REC QRY ALLOC NSREC NSQRY INC INCALLOC STEP STEPALLOC
 for n in $SIZES; do
     k=$(kept "$n")
     for v in $VARIANTS; do
@@ -59,6 +62,9 @@ for n in $SIZES; do
         # Destination hooks: per load or checkpoint (n loads + n/10 checkpoints per run).
         INC[$v,$n]=$(per "$(instructions $v "$n" $RECORD_RUNS incoming)" $(( (n + n / 10) * RECORD_RUNS )))
         INCALLOC[$v,$n]=$("$BIN/$v" "$n" $RECORD_RUNS incoming-alloc)
+        # Steps (0.3.0): per run-state handler call recorded with its device and type.
+        STEP[$v,$n]=$(per "$(instructions $v "$n" $RECORD_RUNS steps)" $((n * RECORD_RUNS)))
+        STEPALLOC[$v,$n]=$("$BIN/$v" "$n" $RECORD_RUNS steps-alloc)
         echo "N=$n $v: ${REC[$v,$n]} instr/record, ${QRY[$v,$n]} instr/copied entry, ${ALLOC[$v,$n]} allocs/record, ${NSREC[$v,$n]} ns/record, ${NSQRY[$v,$n]} ns/copied entry"
     done
 done
@@ -121,6 +127,20 @@ small=300; large=$(echo $SIZES | awk '{ print $NF }')
         done
     done
     echo
+    echo "## Steps: a run-state handler's call and its device (0.3.0)"
+    echo
+    echo "One source run through \`devstate_qemu_step\`: N handler calls, each with its name, the"
+    echo "device's QOM path (50 bytes) and type, against a reference-style GLib list (g_new0 and a"
+    echo "g_strdup of each string per step). Per step, steady state."
+    echo
+    echo "| N | variant | instr/step | ratio | allocs/step |"
+    echo "| --- | --- | --- | --- | --- |"
+    for n in $SIZES; do
+        for v in $VARIANTS; do
+            echo "| $n | $v | ${STEP[$v,$n]} | $(ratio ${STEP[$v,$n]} ${STEP[baseline,$n]}) | ${STEPALLOC[$v,$n]} |"
+        done
+    done
+    echo
     echo "## Goals"
     echo
     echo "| goal | figure | status |"
@@ -129,6 +149,7 @@ small=300; large=$(echo $SIZES | awk '{ print $NF }')
     echo "| ≤ 0.25× baseline per record (N=$small, shared) | $(ratio ${REC[ours-shared,$small]} ${REC[baseline,$small]}) | $(met $(ratio ${REC[ours-shared,$small]} ${REC[baseline,$small]}) 0.25) |"
     echo "| 0 allocations per record in steady state (N=$large) | ${ALLOC[ours-shared,$large]} | $(met ${ALLOC[ours-shared,$large]} 0) |"
     echo "| 0 allocations per load or checkpoint in steady state (N=$large) | ${INCALLOC[ours-shared,$large]} | $(met ${INCALLOC[ours-shared,$large]} 0) |"
+    echo "| 0 allocations per step in steady state (N=$large) | ${STEPALLOC[ours-shared,$large]} | $(met ${STEPALLOC[ours-shared,$large]} 0) |"
     echo "| query of N=$large ≤ 1.0× baseline (instructions) | $(ratio ${QRY[ours-shared,$large]} ${QRY[baseline,$large]}) | $(met $(ratio ${QRY[ours-shared,$large]} ${QRY[baseline,$large]}) 1.0) |"
     echo
     echo "## Where a record's instructions go (shared, N=$small, per record)"
@@ -139,6 +160,7 @@ small=300; large=$(echo $SIZES | awk '{ print $NF }')
     echo
     echo "![instructions per record](record-cost.png)"
     if [ -f "$OUT/qemu-downtime.md" ]; then echo; cat "$OUT/qemu-downtime.md"; fi
+    if [ -f "$OUT/guest-downtime.md" ]; then echo; cat "$OUT/guest-downtime.md"; fi
     if [ -f "$OUT/cli.md" ]; then echo; cat "$OUT/cli.md"; fi
 } > "$OUT/RESULTS.md"
 echo "wrote $OUT/RESULTS.md and $OUT/record-cost.png"

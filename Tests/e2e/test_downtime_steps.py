@@ -28,7 +28,7 @@ SOURCE_PHASES = {
 }
 SOURCE_STEP_PHASE = {
     "clock-stop": "stop", "vcpu-pause": "stop", "stop-event": "stop", "block-drain-all": "stop",
-    "block-flush": "stop", "block-inactivate": "switchover", "stream-flush": "end",
+    "block-flush": "stop", "block-inactivate": "switchover", "stream-flush": "end", "completion-unlock": "end",
     "return-path-close": "end", "completion-lock": "end",
 }
 DESTINATION_PHASES = {

@@ -12,6 +12,9 @@
  *   incoming        a destination's run through the 0.2.0 hooks: N loads, and a downtime
  *                   checkpoint after every tenth, RUNS runs, in measured_incoming()
  *   incoming-alloc  prints malloc-family calls per load or checkpoint in steady state
+ *   steps           a source's stop phase through the 0.3.0 step hook: N run-state handler
+ *                   calls (name, QOM path, type), RUNS runs, in measured_steps()
+ *   steps-alloc     prints malloc-family calls per step in steady state
  *   time    prints ns per record and ns per copied entry (median of 7 batches)
  * callgrind --toggle-collect=measured_record / measured_query counts only the measured work.
  */
@@ -51,6 +54,10 @@ static const char *const checkpoint_names[] = {
 };
 #define CHECKPOINT_EVERY 10
 #define CHECKPOINT_NAME(i) checkpoint_names[((i) / CHECKPOINT_EVERY) % 4]
+
+/* A step's device and type: a qdev handler's QOM path and type, as QEMU passes them. */
+#define STEP_DEVICE "/machine/peripheral/guest-disk-dev/virtio-backend"
+#define STEP_TYPE "virtio-blk-device"
 
 static void make_inputs(size_t n)
 {
@@ -96,6 +103,21 @@ static void one_incoming_run(size_t n)
         }
     }
     devstate_qemu_end(DEVSTATE_QEMU_LIST_INCOMING);
+}
+
+static void one_steps_run(size_t n)
+{
+    int64_t clock = 1000000;
+    size_t i;
+
+    devstate_qemu_begin(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS);
+    devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-downtime-start", clock);
+    for (i = 0; i < n; i++) {
+        devstate_qemu_step(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, inputs[i].name, STEP_DEVICE, STEP_TYPE,
+                           DEVSTATE_STEP_MAIN, clock, clock + (int64_t)inputs[i].save_time);
+        clock += (int64_t)inputs[i].save_time;
+    }
+    devstate_qemu_end(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS);
 }
 
 static size_t one_query(void)
@@ -203,6 +225,45 @@ static void one_incoming_run(size_t n)
     }
 }
 
+/* A reference-style list of steps: per step g_new0 + a g_strdup of each of its three strings. */
+typedef struct step_list {
+    struct step_list *next;
+    char *name, *device, *type;
+    int kind;
+    uint64_t start, time;
+} step_list;
+
+static step_list *step_head;
+
+static void one_steps_run(size_t n)
+{
+    step_list **where = &step_head;
+    uint64_t clock = 1000000;
+    size_t i;
+
+    while (step_head) {
+        step_list *next = step_head->next;
+        g_free(step_head->name);
+        g_free(step_head->device);
+        g_free(step_head->type);
+        g_free(step_head);
+        step_head = next;
+    }
+    for (i = 0; i < n; i++) {
+        step_list *node = g_new0(step_list, 1);
+
+        node->name = g_strdup(inputs[i].name);
+        node->device = g_strdup(STEP_DEVICE);
+        node->type = g_strdup(STEP_TYPE);
+        node->kind = 2;
+        node->start = clock;
+        node->time = inputs[i].save_time;
+        clock += inputs[i].save_time;
+        *where = node;
+        where = &node->next;
+    }
+}
+
 static size_t one_query(void)
 {
     entry_list *copy = NULL, **copy_tail = &copy, *node;
@@ -250,6 +311,15 @@ __attribute__((noinline)) void measured_incoming(size_t n, long runs)
     }
 }
 
+__attribute__((noinline)) void measured_steps(size_t n, long runs)
+{
+    long r;
+
+    for (r = 0; r < runs; r++) {
+        one_steps_run(n);
+    }
+}
+
 __attribute__((noinline)) size_t measured_query(long runs)
 {
     size_t total = 0;
@@ -292,6 +362,7 @@ int main(int argc, char **argv)
     one_run(n); /* warm-up: storage grows to the run's size */
     one_query();
     one_incoming_run(n);
+    one_steps_run(n);
 
     if (strcmp(mode, "record") == 0) {
         measured_record(n, runs);
@@ -308,6 +379,12 @@ int main(int argc, char **argv)
         measured_incoming(n, runs);
         printf("%.3f\n", (double)(allocations - before) /
                              (double)((n + n / CHECKPOINT_EVERY) * (size_t)runs));
+    } else if (strcmp(mode, "steps") == 0) {
+        measured_steps(n, runs);
+    } else if (strcmp(mode, "steps-alloc") == 0) {
+        long before = allocations;
+        measured_steps(n, runs);
+        printf("%.3f\n", (double)(allocations - before) / (double)(n * (size_t)runs));
     } else if (strcmp(mode, "time") == 0) {
         double record[7], query[7];
         int b;

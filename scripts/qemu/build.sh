@@ -3,6 +3,10 @@
 # from Debian's source with one variant:
 #   patched        Patches/qemu-RELEASE, libdevstate found by pkg-config
 #                  (-Ddevstate=enabled: a missing library fails the build)
+#   nosteps        Patches/qemu-RELEASE up to 0008, linked like patched: the
+#                  series without the steps of the downtime (0009-0011, run-state
+#                  handlers and the work around the device states), the A/B
+#                  baseline of their cost in bench/guest-downtime.py
 #   nolib          Patches/qemu-RELEASE with -Ddevstate=disabled: builds
 #                  without the library; query-migrate has none of its members
 #   reference      Patches/reference-RELEASE (in-tree reference design)
@@ -29,6 +33,7 @@ variant="${1:-}"
 uses_lib=0
 case "$variant" in
     patched)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1;;
+    nosteps)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1; last_patch=0008;;
     nolib)     series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE";;
     reference) series="$DEVSTATE_REPO/Patches/reference-$QEMU_RELEASE";;
     unpatched) series="";;
@@ -36,7 +41,7 @@ case "$variant" in
         [ "$QEMU_RELEASE" = 10.0 ] || die "$variant is a QEMU 10.0 series"
         compat_dir="$DEVSTATE_REPO/Tests/compat/${variant#compat-}"
         series="$compat_dir/series"; uses_lib=1;;
-    *) die "usage: [QEMU_RELEASE=10.0|10.2] $0 patched|nolib|reference|unpatched|compat-0.1.0|compat-0.2.0";;
+    *) die "usage: [QEMU_RELEASE=10.0|10.2] $0 patched|nosteps|nolib|reference|unpatched|compat-0.1.0|compat-0.2.0";;
 esac
 jobs="${DEVSTATE_QEMU_JOBS:-2}"
 name="$QEMU_RELEASE-$variant"
@@ -48,6 +53,14 @@ if [ -n "$series" ]; then
     patches=("$series"/[0-9][0-9][0-9][0-9]-*.patch)
     shopt -u nullglob
     [ "${#patches[@]}" -gt 0 ] || die "no patches in $series"
+    if [ -n "${last_patch:-}" ]; then
+        kept=()
+        for p in "${patches[@]}"; do
+            n=$(basename "$p"); n=${n%%-*}
+            [ "$((10#$n))" -le "$((10#$last_patch))" ] && kept+=("$p")
+        done
+        patches=("${kept[@]}")
+    fi
 fi
 
 CONFIGURE_FLAGS=(
@@ -60,7 +73,7 @@ CONFIGURE_FLAGS=(
 # The series that carry the meson option (-Ddevstate) get it explicitly.
 if [ -n "$series" ] && grep -qs "option('devstate'" "${patches[@]}"; then
     case "$variant" in
-        patched|compat-*) CONFIGURE_FLAGS+=(--enable-devstate);;
+        patched|nosteps|compat-*) CONFIGURE_FLAGS+=(--enable-devstate);;
         nolib)            CONFIGURE_FLAGS+=(--disable-devstate);;
     esac
 elif [ "$variant" = nolib ]; then
@@ -72,7 +85,7 @@ dir_for() { echo "$BUILD_ROOT/$name-$1"; }
 # The pkg-config module a library-linking variant builds against.
 devstate_pc() {
     case "$variant" in
-        patched)
+        patched|nosteps)
             pkg-config --exists devstate ||
                 die "pkg-config module 'devstate' not found (PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-}); install the library first"
             pkg-config --path devstate;;
@@ -101,7 +114,7 @@ hash_input() {
     echo "variant=$variant qemu=$QEMU_DEB_VERSION flags=${CONFIGURE_FLAGS[*]}"
     sha256sum "$0" "$here/common.sh" ${patches[@]+"${patches[@]}"} | sed "s#  .*/#  #"
     case "$variant" in
-        patched)
+        patched|nosteps)
             local includedir
             includedir="$(pkg-config --variable=includedir devstate)"
             echo "devstate $(pkg-config --modversion devstate) $(pkg-config --cflags --libs devstate)"
@@ -110,7 +123,7 @@ hash_input() {
             sha256sum "$compat_dir"/include/devstate/*.h | sed "s#  .*/#  #";;
     esac
 }
-if [ "$variant" = patched ]; then devstate_pc "" >/dev/null; fi
+if [ "$variant" = patched ] || [ "$variant" = nosteps ]; then devstate_pc "" >/dev/null; fi
 key="$(hash_input | sha256sum | cut -c1-16)"
 dir="$(dir_for "$key")"
 binary="$dir/build/qemu-system-x86_64"
