@@ -87,7 +87,9 @@ public final class Analyzer {
                           recorder: recorder,
                           originUS: timeline.origin, totalUS: timeline.total,
                           shareBasis: ShareBases(iterable: shares.basis.0, nonIterable: shares.basis.1),
-                          notes: notes(log, timeline.checkpoints))
+                          notes: notes(log, timeline.checkpoints),
+                          steps: Attribution.steps(log, phases: timeline.phases, origin: timeline.origin),
+                          named: Attribution.named(log, total: timeline.total))
     }
 
     // MARK: Steps
@@ -101,6 +103,9 @@ public final class Analyzer {
         }
         if log.droppedDevices > 0 {
             notes.append("\(log.droppedDevices) device lines past the per-run limit were not kept")
+        }
+        if log.droppedSteps > 0 {
+            notes.append("\(log.droppedSteps) step lines past the per-run limit were not kept")
         }
         for checkpoint in checkpoints where !checkpoint.known {
             notes.append("unknown checkpoint \(checkpoint.name)" + (qmp == nil ? " (line \(checkpoint.line))" : ""))

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-/// One row per device per side, plus rows for phases, checkpoints and types (column `record`),
-/// written straight into bytes.
+/// One row per device per side, plus rows for phases, checkpoints, types and steps (column
+/// `record`), written straight into bytes. Every row of a side ends with the side's share of its
+/// downtime that has a name (`named_share`), as every row starts with its run and side.
 public final class CSVSink: ReportSink {
     let out: TextOut
     private var buffer = ByteBuffer()
 
-    public static let header = "run,side,record,name,instance_id,type,section,time_us,share,in_device_state_times,vmsd,from,to,offset_us,line"
+    public static let header = "run,side,record,name,instance_id,type,section,time_us,share,in_device_state_times,vmsd,from,to,offset_us,line,named_share"
 
     public init(out: TextOut) {
         self.out = out
@@ -68,6 +69,13 @@ public final class CSVSink: ReportSink {
             lead.append(decimal: run.index)
             lead.append(s.side == .source ? ",source," as StaticString : ",destination,")
             let leadBytes = lead.bytes
+            // ",NAMED_SHARE\n" ends every row of the side: written once, copied per row.
+            var end = ByteBuffer(capacity: 16)
+            defer { end.deallocate() }
+            end.append(UInt8(ascii: ","))
+            if let named = s.named.share { end.append(fixed: named, digits: 4) }
+            end.append(UInt8(ascii: "\n"))
+            let endBytes = end.bytes
             func prefix(_ record: StaticString, _ t: inout ByteBuffer) {
                 t.append(leadBytes)
                 t.append(record)
@@ -94,7 +102,7 @@ public final class CSVSink: ReportSink {
                     t.append(row.inDeviceStateTimes ? ",true," as StaticString : ",false,")
                     t.append(row.hasVMSD ? "true,,,," as StaticString : "false,,,,")
                     if hasLines { t.append(decimal: row.device.line) }
-                    t.append(UInt8(ascii: "\n"))
+                    t.append(endBytes)
                 }
             }
             for p in s.phases {
@@ -106,7 +114,8 @@ public final class CSVSink: ReportSink {
                 Self.field(p.from, into: &t)
                 t.append(UInt8(ascii: ","))
                 Self.field(p.to, into: &t)
-                t.append(",,\n" as StaticString)
+                t.append(",," as StaticString)
+                t.append(endBytes)
             }
             for c in s.checkpoints {
                 prefix("checkpoint,", &t)
@@ -115,7 +124,7 @@ public final class CSVSink: ReportSink {
                 if let o = c.offsetUS { t.append(decimal: o) }
                 t.append(UInt8(ascii: ","))
                 if hasLines { t.append(decimal: c.line) }
-                t.append(UInt8(ascii: "\n"))
+                t.append(endBytes)
             }
             for type in s.types {
                 prefix("type,", &t)
@@ -127,7 +136,40 @@ public final class CSVSink: ReportSink {
                 t.append(decimal: type.timeUS)
                 t.append(UInt8(ascii: ","))
                 share(type.share, &t)
-                t.append(",,,,,,\n" as StaticString)
+                t.append(",,,,,," as StaticString)
+                t.append(endBytes)
+            }
+            // A step in the columns of a device: its name; the device (the QOM path or block
+            // node that tells handlers of one name apart, as an instance id tells devices of one
+            // idstr apart) in instance_id; its device's type; its kind in section; its share of
+            // its phase, whose checkpoints are from and to; its start in offset_us.
+            for row in s.steps {
+                let step = row.step
+                prefix("step,", &t)
+                Self.field(step.name, into: &t)
+                t.append(UInt8(ascii: ","))
+                Self.field(step.device, into: &t)
+                t.append(UInt8(ascii: ","))
+                Self.field(step.type, into: &t)
+                t.append(UInt8(ascii: ","))
+                t.append(step.kind.rawValue)
+                t.append(UInt8(ascii: ","))
+                t.append(decimal: step.timeUS)
+                t.append(UInt8(ascii: ","))
+                share(row.share, &t)
+                t.append(",,," as StaticString)
+                if let phase = row.phase {
+                    Self.field(s.phases[phase].from, into: &t)
+                    t.append(UInt8(ascii: ","))
+                    Self.field(s.phases[phase].to, into: &t)
+                } else {
+                    t.append(UInt8(ascii: ","))
+                }
+                t.append(UInt8(ascii: ","))
+                if let o = row.offsetUS { t.append(decimal: o) }
+                t.append(UInt8(ascii: ","))
+                if hasLines { t.append(decimal: step.line) }
+                t.append(endBytes)
             }
         }
         out.batch(&t)

@@ -121,6 +121,8 @@ public enum KnownCheckpoints {
 public enum TraceEvent: Sendable, Equatable {
     case device(Direction, DeviceTime)
     case checkpoint(Checkpoint)
+    /// `vmstate_downtime_step` (our QEMU series).
+    case step(DowntimeStep)
 }
 
 /// A line that looked like a downtime trace line but could not be read; it is skipped.

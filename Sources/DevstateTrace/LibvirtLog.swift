@@ -196,6 +196,9 @@ public enum LibvirtLogReader {
             case .checkpoint(let c):
                 log.stats.events += 1
                 splitter.checkpoint(c)
+            case .step(let step):
+                log.stats.events += 1
+                splitter.step(step)
             case .malformed(let reason):
                 log.stats.malformedLines += 1
                 if log.stats.malformed.count < keepMalformed {

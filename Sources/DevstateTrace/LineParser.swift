@@ -14,6 +14,9 @@ import Darwin
 ///     [STAMP]vmstate_downtime_save type=TYPE idstr=IDSTR instance_id=N downtime=US
 ///     [STAMP]vmstate_downtime_load type=TYPE idstr=IDSTR instance_id=N downtime=US
 ///     [STAMP]vmstate_downtime_checkpoint NAME
+///     [STAMP]vmstate_downtime_step kind=KIND device=DEVICE type=TYPE downtime=US name=NAME
+///
+/// (the last one from our QEMU series only; `LineParser+Step.swift`)
 ///
 /// `STAMP` is what `-msg timestamp=on` puts before a trace line, in either of QEMU's two forms:
 ///
@@ -52,6 +55,7 @@ public enum LineParser {
         switch parse(line: base, count: bytes.count, markerAt: at, lineNumber: line) {
         case .device(let direction, let d): return .event(.device(direction, d.with(idstr: Array(d.idstr))))
         case .checkpoint(let c): return .event(.checkpoint(c))
+        case .step(let step): return .event(.step(step))
         case .malformed(let reason): return .malformed(reason)
         case .unrelated: return .unrelated
         }
@@ -71,6 +75,7 @@ public enum LineParser {
     enum Parsed {
         case device(Direction, DeviceLine<UnsafeBufferPointer<UInt8>>)
         case checkpoint(Checkpoint)
+        case step(DowntimeStep)
         case malformed(String)
         case unrelated
     }
@@ -116,8 +121,12 @@ public enum LineParser {
             let name = KnownCheckpoints.interned(bytes) ?? String(decoding: bytes, as: UTF8.self)
             return .checkpoint(Checkpoint(name: name, timestampUS: timestamp, line: lineNumber))
         }
+        // After the stock events: a stock log never pays for the series' one.
+        if hasPrefix(p, i, end, "step ") {
+            return parseStep(p, from: i &+ 5, end: end, timestamp: timestamp, lineNumber: lineNumber)
+        }
         let known = hasPrefix(p, i, end, "save") || hasPrefix(p, i, end, "load")
-            || hasPrefix(p, i, end, "checkpoint")
+            || hasPrefix(p, i, end, "checkpoint") || hasPrefix(p, i, end, "step")
         return .malformed(known ? "event without its fields (truncated?)"
                                 : "unknown vmstate_downtime event")
     }
@@ -404,7 +413,7 @@ public enum LineParser {
 
     /// Whether `s` ends exactly at `end`, starting no earlier than `floor`.
     @inline(__always)
-    private static func hasSuffixBefore(_ p: UnsafePointer<UInt8>, _ end: Int, _ floor: Int,
+    static func hasSuffixBefore(_ p: UnsafePointer<UInt8>, _ end: Int, _ floor: Int,
                                         _ s: StaticString) -> Bool {
         let n = s.utf8CodeUnitCount
         guard end &- n >= floor else { return false }
@@ -412,7 +421,7 @@ public enum LineParser {
     }
 
     @inline(__always)
-    private static func hasPrefix(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int,
+    static func hasPrefix(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int,
                                   _ s: StaticString) -> Bool {
         let n = s.utf8CodeUnitCount
         guard end &- i >= n else { return false }

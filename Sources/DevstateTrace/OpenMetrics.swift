@@ -81,6 +81,8 @@ public final class OpenMetricsSink: ReportSink {
             if let i = phases.firstIndex(where: { $0.0 == p.label }) { phases[i].1 += d } else { phases.append((p.label, d)) }
         }
         for (label, d) in phases { m.add(.phase, labels + [("phase", label)], MetricSet.seconds(d)) }
+        addNamed(side, labels, to: &m)
+        addSteps(side, labels, to: &m)
 
         // Devices: 0 µs left out (as query-migrate does); one series per label set, so repeats
         // add up — also two idstrs whose invalid UTF-8 both read as U+FFFD.
@@ -132,8 +134,10 @@ public final class OpenMetricsSink: ReportSink {
 enum MetricFamily: String, CaseIterable {
     case downtime = "qemu_migration_downtime_seconds"
     case phase = "qemu_migration_downtime_phase_seconds"
+    case named = "qemu_migration_downtime_named_ratio"
     case device = "qemu_migration_device_time_seconds"
     case devices = "qemu_migration_devices"
+    case step = "qemu_migration_downtime_step_seconds"
     case setup = "qemu_migration_setup_seconds"
     case duration = "qemu_migration_duration_seconds"
     case completed = "qemu_migration_last_completed_timestamp_seconds"
@@ -145,8 +149,10 @@ enum MetricFamily: String, CaseIterable {
         switch self {
         case .downtime: "Guest downtime of the last completed migration, on the source: src-downtime-start to src-downtime-end from the checkpoints, else query-migrate's downtime (ms)."
         case .phase: "Time between consecutive downtime checkpoints of the last completed migration."
+        case .named: "Share of the side's downtime of the last completed migration that devices, handlers and steps account for (named over downtime, not capped at 1); steps false: devices alone, the input names no handler or step."
         case .device: "Time one device took to save (source) or load (destination) its state in the last completed migration; device other sums the devices past --max-devices."
         case .devices: "Devices with a save or load time above 0 in the last completed migration, before any were summed into other."
+        case .step: "Time a run-state change handler or a named step of the downtime took in the last completed migration (our QEMU series); handler other sums, per phase and kind, those past --max-devices."
         case .setup: "Setup time of the last completed migration, as query-migrate reports it."
         case .duration: "Total time of the last completed migration, as query-migrate reports it."
         case .completed: "Unix time at which the last migration completed on this side."

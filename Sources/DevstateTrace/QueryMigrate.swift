@@ -18,6 +18,11 @@ public enum SeriesMember {
     /// Added by the series of library 0.3.0, which records only each side's downtime.
     public static let added030 = [downtimeEntriesDropped]
     public static let all = [deviceStateTimes] + added020 + added030
+    /// The steps of the downtime besides device states (handlers and named work), from the
+    /// series of library 0.3.0 on. Not in `all`: a completed reply has it only when a step was
+    /// kept, so its absence tells neither the series nor a missing part; without it the report
+    /// names the devices alone and says so.
+    public static let downtimeSteps = "downtime-steps"
 }
 
 /// How much of our series a QEMU has.
@@ -134,6 +139,9 @@ public struct QueryMigrateSide: Sendable, Equatable {
     public var originUS: Int64?
     /// Added to the side's notes.
     public var notes: [String]
+    /// Whether this QEMU names the steps of the downtime: the reply has `downtime-steps`, or
+    /// `query-qmp-schema` lists it. False: the named share is the devices' alone.
+    public var namesSteps: Bool = false
 }
 
 public struct QueryMigrateError: Error, CustomStringConvertible, Sendable {
@@ -189,6 +197,8 @@ public struct MigrateReply: Sendable, Equatable {
     public var checkpoints: [CheckpointTime]?
     /// `downtime-entries-dropped`.
     public var entriesDropped: UInt64?
+    /// `downtime-steps`, in the reply's order (`startUS` set, no line numbers).
+    public var steps: [DowntimeStep]?
     /// The series' member names present in the reply.
     public var seriesMembers: Set<String>
 
@@ -235,6 +245,35 @@ public struct MigrateReply: Sendable, Equatable {
                 return CheckpointTime(name: name, timeUS: time)
             }
         }
+        if let raw = object[SeriesMember.downtimeSteps] { steps = try Self.steps(raw) }
+    }
+
+    /// `downtime-steps`: `{name, device?, device-type?, kind, start, time}` each.
+    private static func steps(_ raw: Any) throws(QueryMigrateError) -> [DowntimeStep] {
+        let member = SeriesMember.downtimeSteps
+        guard let array = raw as? [Any] else { throw QueryMigrateError("\(member) is not an array") }
+        var result: [DowntimeStep] = []
+        result.reserveCapacity(array.count)
+        for (i, element) in array.enumerated() {
+            guard let e = element as? [String: Any], let name = e["name"] as? String, !name.isEmpty else {
+                throw QueryMigrateError("\(member)[\(i)] has no name")
+            }
+            guard let kind = (e["kind"] as? String).flatMap(DowntimeStepKind.init(rawValue:)) else {
+                throw QueryMigrateError("\(member)[\(i)] (\(name)) has no kind work, prepare or main")
+            }
+            // `start` is a uint64 in QAPI; the checkpoints' clock is signed.
+            guard let start = unsigned(e["start"]), start <= UInt64(Int64.max), let time = unsigned(e["time"]) else {
+                throw QueryMigrateError("\(member)[\(i)] (\(name)) needs a start and a time, integers ≥ 0")
+            }
+            func text(_ key: String) throws(QueryMigrateError) -> String {
+                guard let v = e[key] else { return "" }
+                guard let s = v as? String else { throw QueryMigrateError("\(member)[\(i)] (\(name)): \(key) is not a string") }
+                return s
+            }
+            result.append(DowntimeStep(name: name, device: try text("device"), type: try text("device-type"),
+                                       kind: kind, timeUS: time, startUS: Int64(start)))
+        }
+        return result
     }
 
     /// Whether the reply is of an outgoing migration (this QEMU was the source): it has the
@@ -457,6 +496,14 @@ public enum QueryMigrateReport {
         }
         log.deviceCount = log.lines.count
         log.checkpoints = checkpoints.map { Checkpoint(name: $0.name, timestampUS: $0.timeUS, line: 0) }
+        log.steps = (reply.steps ?? []).map { step in
+            // Its phase is the first whose end checkpoint is not before the step ended (the
+            // trace path counts the checkpoint lines before the step's line).
+            var step = step
+            let end = (step.startUS ?? 0) &+ Int64(clamping: step.timeUS)
+            step.checkpointsBefore = checkpoints.firstIndex { $0.timeUS >= end } ?? checkpoints.count
+            return step
+        }
 
         let partOf010 = series == .v010 && role == .source
         for m in missing {
@@ -498,7 +545,9 @@ public enum QueryMigrateReport {
                 + "Missing: " + what.joined(separator: "; ") + ". " + traceHint
         }
         log.queryMigrate = QueryMigrateSide(facts: facts, handler: role == .source ? handler : nil,
-                                            originUS: role == .destination ? 0 : nil, notes: notes)
+                                            originUS: role == .destination ? 0 : nil, notes: notes,
+                                            namesSteps: reply.steps != nil
+                                                || input.schemaMembers?.contains(SeriesMember.downtimeSteps) == true)
         return (log, facts)
     }
 

@@ -84,6 +84,8 @@ public enum ReportJSON {
         json.endObject()
         json.key("downtime-us")
         json.optional(s.totalUS)
+        json.key("named")
+        writeNamed(s, to: &json)
         json.key("phases")
         json.beginArray()
         for p in s.phases {

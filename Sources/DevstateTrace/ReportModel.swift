@@ -115,6 +115,10 @@ public struct SideReport: Sendable {
     public var totalUS: Int64?
     public var shareBasis: ShareBases
     public var notes: [String]
+    /// The steps of the downtime besides device states (our QEMU series), in log (reply) order.
+    public var steps: [StepRow] = []
+    /// How much of `totalUS` has a name: devices, handlers and steps.
+    public var named: NamedTime
 
     public var side: Side { log.side }
 

@@ -32,8 +32,13 @@ public struct SideLog: Sendable, Equatable {
     }
     public var deviceCount: Int = 0
     public var checkpoints: [Checkpoint] = []
+    /// The steps of the downtime besides device states (our QEMU series), in log order (a
+    /// reply: its order), each with the checkpoints before it.
+    public var steps: [DowntimeStep] = []
     /// Device lines past `RunSplitter.maxDevicesPerSide`, counted but not kept.
     public var droppedDevices: Int = 0
+    /// Step lines past the same limit, counted but not kept.
+    public var droppedSteps: Int = 0
     /// False for a source run whose saves came before any `src-downtime-start`.
     public var startedAtCheckpoint: Bool
     /// Set when the side was built from a `query-migrate` reply instead of a trace log: its
@@ -62,6 +67,7 @@ public struct SideLog: Sendable, Equatable {
         a.side == b.side && a.file == b.file && a.index == b.index && a.firstLine == b.firstLine
             && a.lastLine == b.lastLine && a.deviceCount == b.deviceCount && a.checkpoints == b.checkpoints
             && a.droppedDevices == b.droppedDevices && a.startedAtCheckpoint == b.startedAtCheckpoint
+            && a.steps == b.steps && a.droppedSteps == b.droppedSteps
             && a.queryMigrate == b.queryMigrate && a.notes == b.notes && a.devices == b.devices
     }
 
@@ -78,7 +84,8 @@ public struct SideLog: Sendable, Equatable {
 ///   current one (saves before any start form a run of their own, flagged).
 /// - Loads and `dst-*` checkpoints join the destination load; a load after a `*-vm-started`
 ///   checkpoint begins a new one.
-/// - Other (unknown) checkpoints join the side of the event before them.
+/// - Other (unknown) checkpoints join the side of the event before them; so do steps, but for
+///   the work steps whose name belongs to one side (`KnownSteps`).
 public final class RunSplitter {
     var core: SplitCore
 
@@ -153,6 +160,7 @@ struct SplitSide {
             part.names = names
         }
         log.checkpoints = []
+        log.steps = []
         isOpen = false
         pending.removeAll(keepingCapacity: true)
         sawVMStarted = false
@@ -197,6 +205,8 @@ struct SplitCore: TraceConsumer {
             d.idstr.withUnsafeBufferPointer { device(direction, d.with(idstr: $0)) }
         case .checkpoint(let c):
             checkpoint(c)
+        case .step(let step):
+            self.step(step)
         }
     }
 
@@ -224,6 +234,19 @@ struct SplitCore: TraceConsumer {
             $0.log.checkpoints.append(checkpoint)
             $0.log.touch(checkpoint.line)
             if side == .destination, checkpoint.name.hasSuffix("-vm-started") { $0.sawVMStarted = true }
+        }
+        lastSide = side
+    }
+
+    mutating func step(_ step: DowntimeStep) {
+        let side = KnownSteps.side(of: step) ?? lastSide
+        open(side, atCheckpoint: side == .destination)
+        let limit = maxDevicesPerSide
+        with(side) {
+            var step = step
+            step.checkpointsBefore = $0.log.checkpoints.count
+            if $0.log.steps.count < limit { $0.log.steps.append(step) } else { $0.log.droppedSteps &+= 1 }
+            $0.log.touch(step.line)
         }
         lastSide = side
     }

@@ -55,6 +55,9 @@ struct Scanner {
         case .checkpoint(let c):
             stats.events &+= 1
             consumer.checkpoint(c)
+        case .step(let step):
+            stats.events &+= 1
+            consumer.step(step)
         case .malformed(let reason):
             note(line: number, reason: reason, line, count: count)
         case .unrelated:

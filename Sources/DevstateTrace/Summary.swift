@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// `--summary`: one line per run and, at the end, each device's time across all runs. Meant for
-/// logs with many migrations, where the full report is long.
+/// logs with many migrations, where the full report is long. JSON and CSV state each line's share
+/// of its downtime that has a name (`SideReport.named`); the table, whose lines are full, states
+/// it once per side over all runs at the end.
 public final class SummarySink: ReportSink {
     struct Aggregate {
         var name: String
@@ -16,6 +18,9 @@ public final class SummarySink: ReportSink {
     let top: Int
     private var count = 0
     private var downtimes: [Int64] = []
+    /// Per side (source, destination): its lines, each known named share, and whether any
+    /// line's input named its steps.
+    private var named: [(lines: Int, shares: [Double], stepsKnown: Bool)] = [(0, [], false), (0, [], false)]
     private var slot: [DeviceKey: Int] = [:]
     private var aggregates: [Aggregate] = []
     /// The previous source run's non-iterable devices and their aggregate, by position: runs
@@ -34,7 +39,7 @@ public final class SummarySink: ReportSink {
     public func begin() {
         switch format {
         case .json: out("{\"schema\":\"devstate-summary/1\",\"runs\":[")
-        case .csv: out("run,side,log,index_in_log,first_line,last_line,downtime_us,devices,device_state_times,top_device,top_instance_id,top_time_us\n")
+        case .csv: out("run,side,log,index_in_log,first_line,last_line,downtime_us,devices,device_state_times,top_device,top_instance_id,top_time_us,named_share\n")
         case .table, .openmetrics:  // the CLI refuses --summary with openmetrics
             out(text.fit(text.row(["run", "side", "lines", "downtime", "devices", "d-s-t", "longest device"],
                                   widths: Self.widths, align: Self.align, indent: 0)))
@@ -45,6 +50,10 @@ public final class SummarySink: ReportSink {
         var text = ""
         for side in [run.source, run.destination].compactMap({ $0 }) {
             let longest = side.longest
+            let k = side.side == .source ? 0 : 1
+            named[k].lines += 1
+            if let share = side.named.share { named[k].shares.append(share) }
+            named[k].stepsKnown = named[k].stepsKnown || side.named.stepsKnown
             if side.side == .source {
                 if let d = side.totalUS { downtimes.append(d) }
                 // Local copies: no exclusivity check per access of the class's properties.
@@ -87,6 +96,7 @@ public final class SummarySink: ReportSink {
                     ("log", .string(side.log.file)), ("index-in-log", .int(Int64(side.log.index))),
                     ("lines", .array([.int(Int64(side.log.firstLine)), .int(Int64(side.log.lastLine))])),
                     ("downtime-us", side.totalUS.map { .int($0) } ?? .null),
+                    ("named-share", side.named.share.map { .fixed($0, 4) } ?? .null),
                     ("devices", .int(Int64(side.devices.count))),
                     ("device-state-times", .raw(side.deviceStateTimesJSON)),
                 ]
@@ -101,7 +111,7 @@ public final class SummarySink: ReportSink {
                 text += "\(side.log.firstLine),\(side.log.lastLine),\(side.totalUS.map(String.init) ?? ""),"
                 text += "\(side.devices.count),\(side.recorder.kept),"
                 text += longest.map { "\(CSVSink.field(side.name($0))),\($0.device.instanceID),\($0.device.timeUS)" } ?? ",,"
-                text += "\n"
+                text += "," + (side.named.share.map { formatFixed($0, digits: 4) } ?? "") + "\n"
             case .table, .openmetrics:  // the CLI refuses --summary with openmetrics
                 if let line = fastLine(run, side, longest) {
                     text += line
@@ -146,6 +156,7 @@ public final class SummarySink: ReportSink {
             if !sorted.isEmpty {
                 t += text.fit("Source downtime over \(sorted.count) runs: min \(formatMicros(sorted.first!)), median \(formatMicros(sorted[sorted.count / 2])), max \(formatMicros(sorted.last!))")
             }
+            t += namedText()
             t += text.fit("Non-iterable saves across runs (longest mean first):")
             t += text.table(header: ["device", "runs", "mean µs", "max µs"], rows: ranked.prefix(top).map {
                 ["\($0.name)#\($0.instanceID)", String($0.runs), String($0.totalUS / UInt64(max($0.runs, 1))), String($0.maxUS)]
@@ -153,6 +164,28 @@ public final class SummarySink: ReportSink {
             t += "\n" + TableSink.inputsText(inputs, text)
             out(t)
         }
+    }
+
+    /// "Named share of the downtime …: source over N runs min …, median …, max …; destination …",
+    /// with the hint when a side's inputs named no step; "unknown" for a side without stamps.
+    private func namedText() -> String {
+        var parts: [String] = []
+        for (k, name) in ["source", "destination"].enumerated() where named[k].lines > 0 {
+            let s = named[k].shares.sorted()
+            guard !s.isEmpty else {
+                parts.append("\(name) unknown (it needs the checkpoints and their -msg timestamp=on stamps)")
+                continue
+            }
+            parts.append("\(name) over \(s.count) run\(s.count == 1 ? "" : "s") min \(percent(s.first!)), "
+                         + "median \(percent(s[s.count / 2])), max \(percent(s.last!))"
+                         + (named[k].stepsKnown ? "" : " (devices alone)"))
+        }
+        guard !parts.isEmpty else { return "" }
+        var line = "Named share of the downtime (devices, handlers and steps): " + parts.joined(separator: "; ")
+        if named.contains(where: { $0.lines > 0 && !$0.stepsKnown }) {
+            line += "; our QEMU series (Patches/) names the handlers and steps of the rest"
+        }
+        return text.wrap(line)
     }
 
     private var line = ByteBuffer(capacity: 256)

@@ -76,8 +76,14 @@ public final class TableSink: ReportSink {
             text.wrap(bytes: s.bytes, into: &t)
         }
         t.append(UInt8(ascii: "\n"))
-        if run.source != nil { phaseTable(run.source!, &t, &c, &s) }
-        if run.destination != nil { phaseTable(run.destination!, &t, &c, &s) }
+        if run.source != nil {
+            phaseTable(run.source!, &t, &c, &s)
+            stepTable(run.source!, into: &t)
+        }
+        if run.destination != nil {
+            phaseTable(run.destination!, &t, &c, &s)
+            stepTable(run.destination!, into: &t)
+        }
         if run.source != nil {
             deviceTable(run.source!, run.destination, &t, &c, &s)
             typeTable(run.source!, run.destination, &t, &c)
@@ -197,8 +203,13 @@ public final class TableSink: ReportSink {
         }
     }
 
+    /// The phases, then the share of the downtime that has a name (alone when there are no phases).
     func phaseTable(_ side: SideReport, _ t: inout ByteBuffer, _ c: inout CellTable, _ s: inout ByteBuffer) {
-        guard !side.phases.isEmpty || !side.checkpoints.isEmpty else { return }
+        guard !side.phases.isEmpty || !side.checkpoints.isEmpty else {
+            namedLine(side, into: &t)
+            t.append(UInt8(ascii: "\n"))
+            return
+        }
         c.reset(width: 4)
         c.word("phase")
         c.word("checkpoints")
@@ -247,6 +258,7 @@ public final class TableSink: ReportSink {
             }
             text.wrap(bytes: s.bytes, indent: 2, into: &t)
         }
+        namedLine(side, into: &t)
         t.append(UInt8(ascii: "\n"))
     }
 

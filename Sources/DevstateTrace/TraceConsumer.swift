@@ -4,6 +4,7 @@ protocol TraceConsumer {
     /// The idstr is only valid during the call.
     mutating func device(_ direction: Direction, _ line: DeviceLine<UnsafeBufferPointer<UInt8>>)
     mutating func checkpoint(_ checkpoint: Checkpoint)
+    mutating func step(_ step: DowntimeStep)
 }
 
 /// Adapts a closure over `TraceEvent`s (allocates one name array per device line).
@@ -16,4 +17,6 @@ struct ClosureConsumer: TraceConsumer {
     }
 
     func checkpoint(_ checkpoint: Checkpoint) { body(.checkpoint(checkpoint)) }
+
+    func step(_ step: DowntimeStep) { body(.step(step)) }
 }

@@ -14,6 +14,8 @@ struct Query: ParsableCommand {
             Only read-only commands are sent: qmp_capabilities, query-qmp-schema, query-name, query-migrate.
             --format openmetrics writes the migration as Prometheus metrics (docs/prometheus.md); \
             a QEMU without the series still gives query-migrate's downtime, setup and total time.
+            With downtime-steps the run-state change handlers and steps of each side are shown \
+            by phase; each side states the share of its downtime that has a name.
             query-qmp-schema tells a QEMU without the series (stock QEMU: use trace logs and \
             `devstate report`) from one whose migration has not completed yet, and a QEMU with \
             only the 0.1.0 series (device-state-times alone: a partial report).

@@ -53,6 +53,9 @@ struct Report: ParsableCommand {
             judged from the members present.
             --format openmetrics writes the last migration of each VM (or --run N) as Prometheus \
             metrics (docs/prometheus.md).
+            Each side states the share of its downtime that has a name (devices, and with our \
+            QEMU series the run-state change handlers and steps of vmstate_downtime_step, shown \
+            by phase); from a stock QEMU, the devices' alone.
             With --domain NAME (or a libvirt log given as the one log) the file is libvirt's \
             per-VM log: it is split by QEMU process (libvirt's `starting up` lines), libvirt's own \
             lines are ignored, and a save (virsh save, managedsave: `shutting down, reason=saved`) \

@@ -48,6 +48,7 @@ import Testing
                 switch e {
                 case .device(_, let d): return d.timestampUS
                 case .checkpoint(let c): return c.timestampUS
+                case .step(let s): return s.timestampUS
                 }
             }
             #expect(got == expected, "threads \(threads)")

@@ -70,7 +70,8 @@ import Testing
             expected += try Fixtures.deviceLines(name).count
         }
         #expect(deviceRows.count == expected)
-        #expect(rows.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 15 })
+        // The columns of the header, named_share last: the same on every row of a side.
+        #expect(rows.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 16 })
     }
 
     @Test(arguments: [60, 80, 132], [TableDetail.full, .concise(top: 10)])

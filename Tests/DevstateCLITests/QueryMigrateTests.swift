@@ -197,6 +197,14 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
             #expect(q.checkpoints.allSatisfy { $0.timestampUS == nil })
             #expect(t.checkpoints.allSatisfy { $0.timestampUS != nil })
             #expect(q.recorder.skippedZero == nil && t.recorder.skippedZero != nil)
+            // The named share: the same downtime, over each side's own devices, so the trace's
+            // holds what query-migrate leaves out by design as well; no steps in these inputs.
+            let sum: ([DeviceRow]) -> UInt64 = { $0.reduce(0) { $0 + $1.device.timeUS } }
+            #expect(q.named.downtimeUS == t.named.downtimeUS && q.named.downtimeUS == t.totalUS)
+            #expect(q.named.devicesUS == sum(visibleOverQMP(t)) && t.named.devicesUS == sum(t.devices))
+            #expect(t.named.devicesUS > q.named.devicesUS || t.side == .destination)
+            #expect(q.named.stepsUS == 0 && !q.named.stepsKnown && t.named.stepsUS == 0 && !t.named.stepsKnown)
+            #expect(q.steps.isEmpty && t.steps.isEmpty)
         }
     }
 
@@ -229,8 +237,17 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
             let qCheckpoints = try #require(q["checkpoints"] as? [[String: Any]])
             #expect(qCheckpoints.allSatisfy { $0["line"] is NSNull && $0["timestamp-us"] is NSNull })
             #expect((q["recorder"] as? [String: Any])?["skipped-zero"] is NSNull)
+            // The named share is over each side's own devices (checked in qmpReportEqualsTheTraceReport):
+            // here, that it adds up.
+            for side in [t, q] {
+                let named = try #require(side["named"] as? [String: Any])
+                let devices = (side["devices"] as! [[String: Any]]).reduce(0) { $0 + ($1["time-us"] as! Int) }
+                #expect(named["devices-us"] as? Int == devices && named["steps-us"] as? Int == 0)
+                #expect((named["named-us"] as! Int) + (named["unnamed-us"] as! Int) == side["downtime-us"] as? Int)
+                #expect(named["steps-known"] as? Bool == false && (named["steps"] as? [Any])?.isEmpty == true)
+            }
             // Drop what query-migrate cannot know, and the devices it does not report.
-            for key in ["log", "from", "lines", "no-vmsd", "by-type"] {
+            for key in ["log", "from", "lines", "no-vmsd", "by-type", "named"] {
                 t[key] = nil
                 q[key] = nil
             }
@@ -272,16 +289,27 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
             sink: CSVSink(out: .strings { traceText += $0 }))
         let q = parseCSV(qmpText), t = parseCSV(traceText)
         #expect(q.first == t.first)
-        #expect(q.allSatisfy { $0.count == 15 })
-        // Phase rows are identical; device rows are the trace's visible ones without the line.
-        let phases: ([[String]]) -> [[String]] = { $0.filter { $0[2] == "phase" } }
+        #expect(q.allSatisfy { $0.count == 16 })
+        // Phase rows are identical; device rows are the trace's visible ones without the line
+        // (named_share, last, is over each side's own devices: below).
+        let phases: ([[String]]) -> [[String]] = { $0.filter { $0[2] == "phase" }.map { Array($0.prefix(15)) } }
         #expect(phases(q) == phases(t) && phases(q).count == 8)
         let qDevices = q.filter { $0[2] == "device" }
         #expect(qDevices.allSatisfy { $0[14] == "" })
         let tDevices = t.filter {
             $0[2] == "device" && $0[7] != "0" && ($0[1] == "destination" || $0[6] == "iterable" || $0[10] == "true")
         }.map { Array($0.prefix(14)) + [""] }
-        #expect(qDevices == tDevices)
+        #expect(qDevices.map { Array($0.prefix(15)) } == tDevices)
+        // named_share: one value per side, its devices over its phases (which add up to the downtime).
+        for rows in [q, t] {
+            for side in ["source", "destination"] {
+                let mine = rows.filter { $0[1] == side }
+                let devices = mine.filter { $0[2] == "device" }.reduce(0.0) { $0 + Double($1[7])! }
+                let downtime = mine.filter { $0[2] == "phase" }.reduce(0.0) { $0 + Double($1[7])! }
+                #expect(Set(mine.map { $0[15] }).count == 1)
+                #expect(abs(Double(mine[0][15])! - devices / downtime) < 0.00005 + 1e-9, "\(side)")
+            }
+        }
     }
 
     /// Which of the series a schema or a reply shows.
@@ -613,7 +641,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         let c = try devstate(["report", "--qmp", "--format", "csv", dir + "/s.json", dir + "/d.json"])
         #expect(c.status == 0, "\(c.err)")
         let records = parseCSV(c.out)
-        #expect(records.allSatisfy { $0.count == 15 })
+        #expect(records.allSatisfy { $0.count == 16 })
         for role in ["source", "destination"] {
             let devices = records.filter { $0[1] == role && $0[2] == "device" }
             #expect(devices.map { $0[3] } == names, "\(role)")

@@ -343,9 +343,11 @@ def migration_info_schema(qmp, member="device-state-times"):
 # --- the whole downtime: iterable saves, loads, checkpoints (patch 0005) ----------
 
 # The members our series adds to MigrationInfo after device-state-times: the
-# whole downtime's lists and the count of entries they could not keep
+# whole downtime's lists, the count of entries they could not keep and the
+# steps of the downtime (patch 0010)
 WHOLE_DOWNTIME_MEMBERS = ["iterable-state-times", "device-load-times",
-                          "downtime-checkpoints", "downtime-entries-dropped"]
+                          "downtime-checkpoints", "downtime-entries-dropped",
+                          "downtime-steps"]
 NEW_MEMBERS = ["device-state-times"] + WHOLE_DOWNTIME_MEMBERS
 
 # Sections the source sends at setup, long before the switchover (a

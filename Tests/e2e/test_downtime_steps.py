@@ -10,11 +10,14 @@ TCG with our series on QEMU 10.0 and 10.2. On each side:
   phase sum to no more than the phase;
 - the run-state handlers carry their registered names, the qdev ones their
   device's QOM path and type; block steps their node and driver;
-- device times plus steps name at least 90 % of the side's downtime;
+- device times plus steps name at least 90 % of the side's downtime, and `devstate report`
+  on the two logs says so;
 - outside a downtime, stop and cont run the same handlers without a step being
   traced or listed.
 """
 
+import json
+import subprocess
 import time
 
 import guest
@@ -24,11 +27,13 @@ import qemu_harness as h
 SOURCE_PHASES = {
     "stop": ("src-downtime-start", "src-vm-stopped"),
     "switchover": ("src-vm-stopped", "src-iterable-saved"),
+    "non-iterable": ("src-iterable-saved", "src-non-iterable-saved"),
     "end": ("src-non-iterable-saved", "src-downtime-end"),
 }
 SOURCE_STEP_PHASE = {
     "clock-stop": "stop", "vcpu-pause": "stop", "stop-event": "stop", "block-drain-all": "stop",
-    "block-flush": "stop", "block-inactivate": "switchover", "stream-flush": "end", "completion-unlock": "end",
+    "block-flush": "stop", "block-inactivate": "switchover", "cpu-sync": "non-iterable", "vmdesc": "non-iterable",
+    "stream-flush": "end", "completion-unlock": "end",
     "return-path-close": "end", "completion-lock": "end",
 }
 DESTINATION_PHASES = {
@@ -129,6 +134,19 @@ def test_every_step_of_a_real_guests_downtime_is_named(patched_bin, release, tmp
             log(f"  {release} {side}: downtime {downtime} us, devices {devices} us, steps {steps} us, "
                 f"named {share:.1f} %")
             assert share >= SHARE_GOAL, f"{side}: only {share:.1f} % of the downtime named"
+
+        # The report of the two trace logs states each side's named share, and names the steps.
+        r = subprocess.run([h.need_binary("DEVSTATE_BIN"), "report", "--format", "json", src.log_path,
+                            dst.log_path], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        run = json.loads(r.stdout)["runs"][0]
+        for side in ("source", "destination"):
+            named = run[side]["named"]
+            log(f"  devstate report {side}: named {100 * named['share']:.1f} % "
+                f"(devices {named['devices-us']} us, handlers and steps {named['steps-us']} us)")
+            assert named["steps-known"] and named["share"] >= SHARE_GOAL / 100, named
+            assert named["steps-us"] == sum(s["time"] for s in h.step_events(
+                (src if side == "source" else dst).trace_lines())), named
 
         # Outside any downtime: the destination's guest stops and runs again, through the
         # same handlers, and nothing is traced or listed.

@@ -74,8 +74,9 @@ def check_schema(qmp, kind):
     Ours: device-state-times (DeviceSaveStateTime with *handler)
     is followed by iterable-state-times (the same element type),
     device-load-times (DeviceLoadStateTime {name, instance-id, load-time,
-    *iterable}), downtime-checkpoints (DowntimeCheckpoint {name, time}) and
-    downtime-entries-dropped (uint64), the last five members."""
+    *iterable}), downtime-checkpoints (DowntimeCheckpoint {name, time}),
+    downtime-entries-dropped (uint64) and downtime-steps (DowntimeStep {name,
+    *device, *device-type, kind, start, time}), the last six members."""
     members, elem = h.migration_info_schema(qmp)
     save = [("name", "str", False), ("instance-id", "int", False),
             ("save-time", "int", False)]
@@ -100,6 +101,14 @@ def check_schema(qmp, kind):
     for member, fields in want.items():
         _, got = h.migration_info_schema(qmp, member)
         assert got == fields, f"element members of {member}: {got}"
+    # downtime-steps: its kind is an enum, which introspection names by number only
+    _, got = h.migration_info_schema(qmp, "downtime-steps")
+    schema = {t["name"]: t for t in qmp.cmd("query-qmp-schema")}
+    kind = [t for name, t, _ in got if name == "kind"]
+    assert kind and schema[kind[0]].get("values") == ["work", "prepare", "main"], (got, kind)
+    assert [(n, t if n != "kind" else "enum", o) for n, t, o in got] == [
+        ("name", "str", False), ("device", "str", True), ("device-type", "str", True),
+        ("kind", "enum", False), ("start", "int", False), ("time", "int", False)], got
 
 
 def no_new_members(info):

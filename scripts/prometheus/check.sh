@@ -42,7 +42,8 @@ no_promtool="promtool not found (Debian: apt-get install prometheus)"
 # it must list exactly the families devstate writes (content.py's LABELS, below).
 families="qemu_migration_devices qemu_migration_devstate_info qemu_migration_device_time_seconds
 qemu_migration_downtime_phase_seconds qemu_migration_downtime_seconds qemu_migration_duration_seconds
-qemu_migration_last_completed_timestamp_seconds qemu_migration_setup_seconds"
+qemu_migration_last_completed_timestamp_seconds qemu_migration_setup_seconds
+qemu_migration_downtime_named_ratio qemu_migration_downtime_step_seconds"
 grep -oE '^\| `qemu_[a-z_]+`' docs/prometheus.md | tr -d '|` ' | sort -u > "$work/metrics.txt"
 if out=$(diff <(tr ' ' '\n' <<<"$families" | sed '/^$/d' | sort) "$work/metrics.txt"); then
     ok docs-metric-table
@@ -273,6 +274,8 @@ LABELS = {
     "qemu_migration_duration_seconds": {"vm"},
     "qemu_migration_last_completed_timestamp_seconds": {"vm", "side"},
     "qemu_migration_devstate_info": {"vm", "side", "input", "series", "qemu_version"},
+    "qemu_migration_downtime_named_ratio": {"vm", "side", "steps"},
+    "qemu_migration_downtime_step_seconds": {"vm", "side", "phase", "kind", "handler", "device"},
 }
 LINE = re.compile(r'^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$')
 PAIR = re.compile(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)",?')
@@ -545,6 +548,24 @@ om om-qmp-v010 6 "--qmp $Q/q35-source-v010.json" \
 om om-qmp-v010-both 6 "--qmp $Q/q35-source-v010.json $Q/q35-destination.json" \
     +downtime_seconds '+device_time_seconds{op="save",section="non-iterable"}' '+device_time_seconds{op="load"}' \
     '+devstate_info{side="source",series="0.1.0"}' '+devstate_info{side="destination",series="0.2.0"}'
+
+# Our series with the steps of the downtime (Tests/Fixtures/series-RELEASE/, a real guest):
+# the handlers and steps, and the share of each side they and the devices name, from the
+# traces and from the replies; --max-devices 1 keeps one step per side and sums the rest.
+for rel in 10.0 10.2; do
+    S=$FIX/series-$rel
+    for input in "trace:--source $S/guest-source.log --destination $S/guest-destination.log" \
+                 "qmp:--qmp $S/guest-source-reply.json $S/guest-destination-reply.json"; do
+        om "om-series-$rel-${input%%:*}" 0 "${input#*:}" \
+            '+downtime_named_ratio{side="source",steps="true"}' '+downtime_named_ratio{side="destination",steps="true"}' \
+            '+downtime_step_seconds{side="source",phase="stop",kind="main"}' \
+            '+downtime_step_seconds{side="destination",phase="vm-start",kind="work",handler="block-activate"}'
+    done
+    om "om-series-$rel-max-1" 0 "--source $S/guest-source.log --destination $S/guest-destination.log --max-devices 1" \
+        '+downtime_step_seconds{side="source",handler="other"}' '+downtime_step_seconds{side="destination",handler="other"}'
+done
+om om-stock-named 0 "--release 10.0 --fixture q35" '+downtime_named_ratio{side="source",steps="false"}' \
+    -downtime_step_seconds
 
 # --budget: exit 7 over it (the metrics still written), 0 under it.
 if [ -n "$BIN" ]; then
