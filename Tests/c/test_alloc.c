@@ -60,6 +60,30 @@ static long incoming_run(int offset)
     return allocations - before;
 }
 
+/* A source's stop phase through the 0.3.0 step hook: handler calls with their device and type. */
+static long steps_run(int offset)
+{
+    static char devices[DEVICES][64];
+    long before;
+    int64_t clock = 2000000;
+    int i;
+
+    for (i = 0; i < DEVICES; i++) {
+        snprintf(devices[i], sizeof(devices[i]), "/machine/peripheral-anon/device[%d]/virtio-backend", i + offset);
+    }
+    before = allocations;
+    devstate_qemu_begin(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS);
+    devstate_qemu_checkpoint(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "src-downtime-start", clock);
+    for (i = 0; i < DEVICES; i++) {
+        devstate_qemu_step(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS, "virtio_vmstate_change", devices[i],
+                           "virtio-net-device", i % 2 ? DEVSTATE_STEP_MAIN : DEVSTATE_STEP_PREPARE, clock,
+                           clock + i % 5);
+        clock += i % 5;
+    }
+    devstate_qemu_end(DEVSTATE_QEMU_LIST_OUTGOING_CHECKPOINTS);
+    return allocations - before;
+}
+
 int main(void)
 {
     devstate_recorder *r = NULL;
@@ -83,6 +107,12 @@ int main(void)
     second = incoming_run(1000);
     printf("allocations through the load and checkpoint hooks: first run %ld, second run %ld\n",
            first, second);
+    CHECK(first > 0);
+    CHECK_INT(second, 0);
+
+    first = steps_run(1000);
+    second = steps_run(2000); /* device paths of the same lengths */
+    printf("allocations through the step hook: first run %ld, second run %ld\n", first, second);
     CHECK(first > 0);
     CHECK_INT(second, 0);
     return harness_finish("alloc");
