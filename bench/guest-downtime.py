@@ -145,7 +145,10 @@ def main():
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(os.path.splitext(out)[0] + ".json", "w") as f:
-        json.dump({"shares": shares, "a_over_b": a / b, "noise": noise / b}, f)
+        json.dump({"shares": shares, "a_over_b": a / b, "noise": noise / b,
+                   "steps_per_migration": statistics.median(
+                       len(run["source"]["list"]) + len(run["destination"]["list"]) for run in steps),
+                   "source_downtime_us": a}, f)
     print(f"wrote {out}")
     return 0
 
