@@ -82,6 +82,9 @@ PY
 
 echo "== Swift unit tests"
 swift_suite swift --scratch-path "$SWIFT_SCRATCH"
+
+echo "== Golden outputs: devstate report on every input in every format, byte for byte (Tests/Golden)"
+run_suite golden scripts/golden.sh check "$(swift build --scratch-path "$SWIFT_SCRATCH" --show-bin-path)/devstate"
 if full; then
 echo "== Swift concurrency tests under ThreadSanitizer"
 swift_suite swift-tsan --sanitize=thread --scratch-path .build-tsan --filter Concurrency
