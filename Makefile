@@ -19,12 +19,12 @@ ABI := $(shell sed -n 's/^\#define DEVSTATE_ABI_VERSION \([0-9]*\)$$/\1/p' $(HEA
 SONAME := libdevstate.so.$(ABI)
 
 LIB_SWIFT := $(wildcard Sources/DeviceStateTimes/*.swift)
-LIB_C := $(wildcard CShim/*.c)
-LIB_SOURCES := $(LIB_SWIFT) $(LIB_C) $(wildcard CShim/include/*.h CShim/include/*/*.h CShim/include/module.modulemap Package.swift)
+LIB_C := $(wildcard Sources/CDevstateShim/*.c)
+LIB_SOURCES := $(LIB_SWIFT) $(LIB_C) $(wildcard CShim/include/*/*.h CShim/include/module.modulemap Sources/CDevstateShim/include/*.h Package.swift)
 # The objects of today's sources only: a renamed or deleted file's stale object in the
 # scratch directory is never linked (SwiftPM names each object after its source).
 LIB_OBJECTS := $(patsubst Sources/DeviceStateTimes/%,$(SCRATCH)/release/DeviceStateTimes.build/%.o,$(LIB_SWIFT)) \
-               $(patsubst CShim/%,$(SCRATCH)/release/CShim.build/%.o,$(LIB_C))
+               $(patsubst Sources/CDevstateShim/%,$(SCRATCH)/release/CDevstateShim.build/%.o,$(LIB_C))
 SHARED := $(BUILD)/lib/libdevstate.so.$(VERSION)
 STATIC := $(BUILD)/lib/libdevstate.a
 

@@ -20,6 +20,12 @@ let package = Package(
             exclude: ["README.md"],
             publicHeadersPath: "include"
         ),
+        // The library's internal C helpers (a lock, malloc-family memory, static storage): a
+        // module of their own, so that CShim's module map holds the public headers only.
+        .target(
+            name: "CDevstateShim",
+            dependencies: ["CShim"]
+        ),
         .systemLibrary(
             name: "CJSONC",
             path: "Sources/CJSONC",
@@ -36,7 +42,7 @@ let package = Package(
         ),
         .target(
             name: "DeviceStateTimes",
-            dependencies: ["CShim", "CJSONC"]
+            dependencies: ["CShim", "CDevstateShim", "CJSONC"]
         ),
         .target(
             name: "DevstateTrace",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The functions of <devstate/devstate.h>. `@c @implementation` makes the compiler check each
 // definition against its declaration in the header.
+import CDevstateShim
 import CShim
 
 @c @implementation

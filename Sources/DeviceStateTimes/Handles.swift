@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import CDevstateShim
 import CShim
 
 /// A snapshot handle's body, after its C head (lock, the registry's link): the run copy it

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import CJSONC
+import CDevstateShim
 import CShim
 
 /// Keys of a `DeviceSaveStateTime` object, in the order QMP writes them. Static storage lets

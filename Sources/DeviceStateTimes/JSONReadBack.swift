@@ -6,6 +6,7 @@
 // order, each name (decoded from its JSON escapes, against the recorded bytes as the writer
 // repairs them), each number and flag. Whitespace may differ (json-c may have skipped some
 // indentation), nothing else may.
+import CDevstateShim
 import CShim
 
 extension RunCopy {

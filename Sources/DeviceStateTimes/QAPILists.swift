@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Runs copied into QAPI-shaped lists (node -> value -> name, each malloc'd on its own, as
 // QEMU's qapi_free_*List() frees them), and freed the same way.
+import CDevstateShim
 import CShim
 
 /// Frees a QAPI-shaped list: each node, its value and the value's name.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The functions of <devstate/qemu-hooks.h>: the default recorders driven by QEMU's save and
 // load paths, and deep copies in QAPI list layout that QEMU frees with its qapi_free_*List().
+import CDevstateShim
 import CShim
 
 /// The default recorder of a DEVSTATE_QEMU_LIST_* selector, or the status that says why there

@@ -2,6 +2,7 @@
 // A recorder's lock, storage and run state in one malloc'd block. The C ABI hands these blocks
 // out as handles and the Swift `Recorder` wraps one; nothing here allocates through the Swift
 // runtime, so running out of memory is a status code (DEVSTATE_ERR_NOMEM), never a trap.
+import CDevstateShim
 import CShim
 
 /// A step's strings as the C ABI got them: checked, each 0...255 bytes without its NUL (the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import CDevstateShim
 import CShim
 
 /// A deep copy of one run: malloc'd entries and name arena, freed when the copy goes, plus the

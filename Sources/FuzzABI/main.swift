@@ -893,7 +893,9 @@ func checkStaticQueries(_ code: Int32) {
     expect(length > 0 && length < 200, "strerror(\(code)) has length \(length)")
     expect(devstate_version_number() == UInt32(DEVSTATE_VERSION_MAJOR * 10000 + DEVSTATE_VERSION_MINOR * 100 + DEVSTATE_VERSION_PATCH),
            "version_number")
-    expect(String(cString: devstate_version_string()) == DEVSTATE_VERSION_STRING, "version_string")
+    // DEVSTATE_VERSION_STRING is stringized from the three numbers, which Swift cannot import.
+    expect(String(cString: devstate_version_string()) == "\(DEVSTATE_VERSION_MAJOR).\(DEVSTATE_VERSION_MINOR).\(DEVSTATE_VERSION_PATCH)",
+           "version_string")
     expect(devstate_abi_version() == UInt32(DEVSTATE_ABI_VERSION), "abi_version")
     expect(strcmp(devstate_strerror(DEVSTATE_ERR_NO_LIST), devstate_strerror(Int32.min)) != 0,
            "strerror(DEVSTATE_ERR_NO_LIST) is the message of an unknown code")

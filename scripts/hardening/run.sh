@@ -177,7 +177,7 @@ if swift build --sanitize=thread --scratch-path "$ROOT/.build-hardening-tsan" --
                 -ITests/c -ICShim/include -c -o "$OUT/tsan-$variant.o" Tests/c/test_tsan.c \
                 >"$OUT/tsan-$variant.compile.log" 2>&1 \
             && swiftc -sanitize=thread -use-ld=lld -o "$OUT/tsan-$variant" "$OUT/tsan-$variant.o" \
-                "$tsan_dir"/DeviceStateTimes.build/*.o "$tsan_dir"/CShim.build/*.o -ljson-c \
+                "$tsan_dir"/DeviceStateTimes.build/*.o "$tsan_dir"/CDevstateShim.build/*.o -ljson-c \
                 >>"$OUT/tsan-$variant.compile.log" 2>&1; then
             TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 "$OUT/tsan-$variant" \
                 >"$OUT/tsan-$variant.log" 2>&1; status=$?
@@ -203,7 +203,7 @@ else
 fi
 # A TSan-built host against the installed .so, as QEMU built with --enable-tsan would run:
 # no suppressions: the library's lock tells the host's TSan runtime about itself through weak
-# __tsan_acquire/__tsan_release references (CShim/include/devstate_shim.h).
+# __tsan_acquire/__tsan_release references (Sources/CDevstateShim/include/devstate_shim.h).
 if gcc -std=c11 -Wall -Wextra -Werror -pedantic -g -O1 -fsanitize=thread -ITests/c -o "$OUT/tsan-host" \
         Tests/c/test_tsan.c $(pkg-config --cflags --libs devstate json-c) >"$OUT/tsan-host.compile.log" 2>&1; then
     env -u LD_LIBRARY_PATH TSAN_OPTIONS="halt_on_error=1:exitcode=66" \

@@ -45,7 +45,12 @@ extern "C" {
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as devstate_version_number() returns. */
 #define DEVSTATE_VERSION_NUMBER \
     (DEVSTATE_VERSION_MAJOR * 10000 + DEVSTATE_VERSION_MINOR * 100 + DEVSTATE_VERSION_PATCH)
-#define DEVSTATE_VERSION_STRING "0.3.0"
+/* "MAJOR.MINOR.PATCH", built from the three numbers above: the version is written once. */
+#define DEVSTATE_QUOTE_(x) #x
+#define DEVSTATE_QUOTE(x) DEVSTATE_QUOTE_(x)
+#define DEVSTATE_VERSION_STRING                                  \
+    DEVSTATE_QUOTE(DEVSTATE_VERSION_MAJOR) "." DEVSTATE_QUOTE(DEVSTATE_VERSION_MINOR) "." \
+    DEVSTATE_QUOTE(DEVSTATE_VERSION_PATCH)
 /*
  * ABI version: changes only on an incompatible change of this header's
  * functions or structs, and is the number after ".so." in the soname.
