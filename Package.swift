@@ -62,8 +62,7 @@ let package = Package(
         // libFuzzer targets, built by scripts/hardening/run.sh with --sanitize=address plus
         // coverage flags (docs/hardening.md); a plain build replays the files given as arguments.
         .target(name: "FuzzDriver", swiftSettings: [.swiftLanguageMode(.v5)]),
-        .executableTarget(name: "FuzzABI", dependencies: ["DeviceStateTimes", "CShim", "CJSONC", "FuzzDriver"],
-                          swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "FuzzABI", dependencies: ["DeviceStateTimes", "CShim", "CJSONC", "FuzzDriver"]),
         .executableTarget(name: "FuzzTrace", dependencies: ["DevstateTrace", "CJSONC", "FuzzDriver"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
