@@ -344,7 +344,7 @@ def migration_info_schema(qmp, member="device-state-times"):
 
 # The members our series adds to MigrationInfo after device-state-times: the
 # whole downtime's lists, the count of entries they could not keep and the
-# steps of the downtime (patch 0010)
+# steps of the downtime (patch 0009)
 WHOLE_DOWNTIME_MEMBERS = ["iterable-state-times", "device-load-times",
                           "downtime-checkpoints", "downtime-entries-dropped",
                           "downtime-steps"]

@@ -3,8 +3,8 @@
 # from Debian's source with one variant:
 #   patched        Patches/qemu-RELEASE, libdevstate found by pkg-config
 #                  (-Ddevstate=enabled: a missing library fails the build)
-#   nosteps        Patches/qemu-RELEASE up to 0008, linked like patched: the
-#                  series without the steps of the downtime (0009-0011, run-state
+#   nosteps        Patches/qemu-RELEASE up to 0007, linked like patched: the
+#                  series without the steps of the downtime (0008-0010, run-state
 #                  handlers and the work around the device states), the A/B
 #                  baseline of their cost in bench/guest-downtime.py
 #   nolib          Patches/qemu-RELEASE with -Ddevstate=disabled: builds
@@ -33,7 +33,7 @@ variant="${1:-}"
 uses_lib=0
 case "$variant" in
     patched)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1;;
-    nosteps)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1; last_patch=0008;;
+    nosteps)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1; last_patch=0007;;
     nolib)     series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE";;
     reference) series="$DEVSTATE_REPO/Patches/reference-$QEMU_RELEASE";;
     unpatched) series="";;
