@@ -80,8 +80,8 @@ TOP=$(callgrind_annotate "$BIN/cg-top.out" 2>/dev/null | grep -E '^ *[0-9,]+ \('
 # twice per step. With the real guest's steps per migration and its downtime, the hooks' cost
 # as a share of the downtime, which the A/B below can only bound as tightly as its scatter.
 read -r NSSTEP NSCLOCK < <("$BIN/ours-shared" 300 $TIME_RUNS steps-time)
-STEPS_PER_MIGRATION=$(python3 -c "import json; print(json.load(open('$OUT/guest-downtime.json'))['steps_per_migration'])")
-GUEST_DOWNTIME_US=$(python3 -c "import json; print(json.load(open('$OUT/guest-downtime.json'))['source_downtime_us'])")
+read -r STEPS_PER_MIGRATION GUEST_DOWNTIME_US < <(python3 -c "import json
+j = json.load(open('$OUT/guest-downtime.json')); print(j['steps_per_migration'], j['source_downtime_us'])")
 HOOK_COST_PCT=$(awk -v s="$STEPS_PER_MIGRATION" -v a="$NSSTEP" -v c="$NSCLOCK" -v d="$GUEST_DOWNTIME_US" \
     'BEGIN { printf "%.4f", 100 * s * (a + 2 * c) / 1000 / d }')
 
