@@ -44,16 +44,25 @@ let package = Package(
             name: "DeviceStateTimes",
             dependencies: ["CShim", "CDevstateShim", "CJSONC"]
         ),
-        .target(
-            name: "DevstateTrace",
-            dependencies: ["DeviceStateTimes"]
-        ),
+        // The report library, in layers whose imports go one way (README, "The report library"):
+        // bytes ← model ← ingest, qmp, analysis, render ← the devstate CLI.
+        .target(name: "DevstateBytes"),
+        .target(name: "DevstateModel"),
+        .target(name: "DevstateIngest", dependencies: ["DevstateModel", "DevstateBytes"]),
+        .target(name: "DevstateQMP", dependencies: ["DevstateModel", "DevstateBytes"]),
+        .target(name: "DevstateAnalysis", dependencies: ["DevstateModel", "DevstateBytes", "DeviceStateTimes"]),
+        .target(name: "DevstateRender", dependencies: ["DevstateModel", "DevstateBytes"]),
         .executableTarget(
             name: "devstate",
             dependencies: [
                 "CShim",
                 "DeviceStateTimes",
-                "DevstateTrace",
+                "DevstateBytes",
+                "DevstateModel",
+                "DevstateIngest",
+                "DevstateQMP",
+                "DevstateAnalysis",
+                "DevstateRender",
                 "CLibvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -63,11 +72,22 @@ let package = Package(
         // coverage flags (docs/hardening.md); a plain build replays the files given as arguments.
         .target(name: "FuzzDriver", swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "FuzzABI", dependencies: ["DeviceStateTimes", "CShim", "CJSONC", "FuzzDriver"]),
-        .executableTarget(name: "FuzzTrace", dependencies: ["DevstateTrace", "CJSONC", "FuzzDriver"],
+        .executableTarget(name: "FuzzTrace",
+                          dependencies: ["DevstateIngest", "DevstateModel", "DevstateAnalysis", "DevstateRender", "CJSONC", "FuzzDriver"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "DevstateBytesTests", dependencies: ["DevstateBytes"]),
+        .testTarget(name: "DevstateModelTests", dependencies: ["DevstateModel"]),
+        .testTarget(name: "DevstateIngestTests", dependencies: ["DevstateIngest", "DevstateModel"]),
+        .testTarget(name: "DevstateQMPTests", dependencies: ["DevstateQMP", "DevstateModel"]),
+        .testTarget(name: "DevstateAnalysisTests", dependencies: ["DevstateAnalysis", "DevstateIngest", "DevstateModel"]),
+        .testTarget(name: "DevstateRenderTests",
+                    dependencies: ["DevstateRender", "DevstateAnalysis", "DevstateIngest", "DevstateModel", "DevstateBytes",
+                                   "DeviceStateTimes"]),
+        // The devstate binary end to end, and the paths through several targets (a reply's
+        // report against the same migration's trace report).
         .testTarget(
             name: "DevstateCLITests",
-            dependencies: ["DevstateTrace", "DeviceStateTimes"]
+            dependencies: ["DevstateModel", "DevstateIngest", "DevstateQMP", "DevstateAnalysis", "DevstateRender"]
         ),
         .testTarget(
             name: "DeviceStateTimesTests",

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target for the trace-log parser (DevstateTrace): arbitrary bytes as a QEMU log.
+// libFuzzer target for the trace-log reader (DevstateIngest) and the reports built on it: arbitrary bytes as a QEMU log.
 //
 // The first two input bytes choose the reader's chunk size and line limit, the output format
 // and how the rest is split into a source and a destination log. The logs go through a file
-// into the same path the CLI uses (LogReader -> RunSplitter -> Analyzer -> sink). Checked:
+// into the same path the CLI uses (LogReader -> RunSplitter -> LogPairing -> Analyzer -> sink). Checked:
 //  - no crash, no sanitizer report, no hang;
 //  - the events read do not depend on the chunk size (4 KiB vs 1 MiB chunks, same line limit);
 //  - the JSON report is valid UTF-8 and strict JSON (json-c, JSON_TOKENER_STRICT);
@@ -11,7 +11,10 @@
 //    report, every marker line is an event or malformed, and every process part is rendered.
 // Built with AddressSanitizer and libFuzzer coverage by scripts/hardening/run.sh.
 import CJSONC
-import DevstateTrace
+import DevstateAnalysis
+import DevstateIngest
+import DevstateModel
+import DevstateRender
 import FuzzDriver
 #if canImport(Glibc)
 import Glibc
@@ -103,6 +106,18 @@ func checkJSON(_ text: String) {
     }
 }
 
+/// A report as `devstate report` makes one: begin, every run the logs hold, end.
+func report(_ pairing: LogPairing, _ sink: ReportSink,
+            _ read: (LogPairing, @escaping LogPairing.Emit) throws(LogReadError) -> [InputSummary]) throws(LogReadError) -> [InputSummary] {
+    let analyzer = Analyzer()
+    sink.begin()
+    let inputs = try read(pairing) { index, source, destination in
+        sink.run(analyzer.report(index: index, source: source, destination: destination))
+    }
+    sink.end(inputs: inputs)
+    return inputs
+}
+
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data, size >= 2 else { return 0 }
     let config = data[0]
@@ -149,9 +164,10 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     default: TableSink(width: 60 + Int(config >> 4) * 8, detail: config & 0x40 != 0 ? .concise(top: 3) : .full, out: collect)
     }
     let reader = LogReader(keepMalformed: 3, chunkSize: 4096, maxLineLength: maxLine)
-    let pipeline = ReportPipeline(reader: reader, onlyRun: config & 0x80 != 0 ? 1 : nil)
     do {
-        _ = try pipeline.run(groups: groups, sink: sink)
+        _ = try report(LogPairing(reader: reader, onlyRun: config & 0x80 != 0 ? 1 : nil), sink) { (p, emit) throws(LogReadError) in
+            try p.run(groups: groups, emit: emit)
+        }
     } catch {
         fail("report failed on a readable file: \(error)")
     }
@@ -164,13 +180,17 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var libvirtOutput = ""
     let libvirtSink = JSONSink(pretty: false, out: TextOut.strings { libvirtOutput += $0 })
     do {
-        let (inputs, log) = try ReportPipeline(reader: reader).run(
-            libvirtLog: ReportInput(path: sourceFile.path, name: "vm.log", role: .source), sink: libvirtSink)
+        var log: LibvirtLog?
+        let inputs = try report(LogPairing(reader: reader), libvirtSink) { (p, emit) throws(LogReadError) in
+            let (inputs, read) = try p.run(libvirtLog: ReportInput(path: sourceFile.path, name: "vm.log", role: .source), emit: emit)
+            log = read
+            return inputs
+        }
         let stats = inputs[0].stats
         if stats.events + stats.malformedLines != stats.candidateLines {
             fail("libvirt log: \(stats.events) events + \(stats.malformedLines) malformed != \(stats.candidateLines) candidate lines")
         }
-        let parts = log.processes.reduce(0) { $0 + $1.parts.count }
+        let parts = log!.processes.reduce(0) { $0 + $1.parts.count }
         let sides = inputs[0].sources + inputs[0].destinations
         if sides != parts { fail("libvirt log: \(parts) parts but \(sides) sides rendered") }
     } catch {

@@ -3,7 +3,12 @@ import ArgumentParser
 // devstate_version_string() is declared in <devstate/devstate.h> (CShim) and implemented by
 // DeviceStateTimes, which links it.
 import CShim
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 
 @main
 struct Devstate: ParsableCommand {

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 import CLibvirt
+import DevstateQMP
 import Foundation
 
 /// A libvirt domain reached through libvirt's C client library (libvirt, libvirt-qemu): QMP
 /// commands go through `virDomainQemuMonitorCommand` on the monitor libvirt already holds.
-final class LibvirtDomain {
+final class LibvirtDomain: QMPTransport {
     private let connection: virConnectPtr
     private let domain: virDomainPtr
     let name: String
@@ -65,24 +66,42 @@ final class LibvirtDomain {
         return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// Sends one QMP command and returns its `return` value; a QMP error is thrown.
-    func execute(_ command: String, arguments: [String: Any]? = nil) throws -> Any {
-        var message: [String: Any] = ["execute": command]
-        if let arguments { message["arguments"] = arguments }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: message), as: UTF8.self)
+    /// Sends one QMP command and returns the whole reply; a QMP error is thrown.
+    func executeRaw(_ command: String, arguments: [String: QMPValue]?) throws -> Data {
+        let json = String(decoding: try JSONEncoder().encode(Command(execute: command, arguments: arguments)), as: UTF8.self)
         var result: UnsafeMutablePointer<CChar>? = nil
         guard virDomainQemuMonitorCommand(domain, json, &result, 0) == 0, let result else {
             throw Self.lastError("\(command) on domain \(name)")
         }
         defer { free(result) }
-        let reply = String(cString: result)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any] else {
+        let reply = Data(String(cString: result).utf8)
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: reply) else {
             throw Failure(description: "\(command): libvirt returned something that is not a QMP reply")
         }
-        if let error = object["error"] as? [String: Any] {
-            throw Failure(description: "\(command): \(error["class"] as? String ?? "Error"): \(error["desc"] as? String ?? "?")")
+        if let error = answer.error {
+            throw Failure(description: "\(command): \(error.class ?? "Error"): \(error.desc ?? "?")")
         }
-        guard let value = object["return"] else { throw Failure(description: "\(command): reply without return") }
-        return value
+        guard answer.hasReturn else { throw Failure(description: "\(command): reply without return") }
+        return reply
+    }
+
+    private struct Command: Encodable {
+        var execute: String
+        var arguments: [String: QMPValue]?
+    }
+
+    /// What tells a reply from an error.
+    private struct Answer: Decodable {
+        struct Failure: Decodable { var `class`: String?, desc: String? }
+        var error: Failure?
+        var hasReturn: Bool
+
+        enum CodingKeys: String, CodingKey { case error, `return` }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            error = try c.decodeIfPresent(Failure.self, forKey: .error)
+            hasReturn = c.contains(.return)
+        }
     }
 }

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 import ArgumentParser
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -109,11 +114,8 @@ func finish(_ status: Status, report: ReportSink, budget: BudgetCheck?) -> Statu
 
 /// Buffered standard output. After a failed write nothing more is written and `failure` says why.
 final class Output {
-    private let pending = UnsafeMutableRawPointer.allocate(byteCount: Output.block, alignment: 16)
-    private var count = 0
+    private var pending = ByteBuffer(capacity: Output.block)
     private(set) var failure: String?
-
-    deinit { pending.deallocate() }
 
     /// Written in blocks of this size (`TextOut.batchBytes`: a sink's piece goes out as it is).
     static let block = 1 << 18
@@ -122,19 +124,17 @@ final class Output {
     var text: TextOut { .bytes { [self] in write($0) } }
 
     func write(_ bytes: UnsafeRawBufferPointer) {
-        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
-        if count + bytes.count > Self.block { flush() }
+        if pending.count + bytes.count > Self.block { flush() }
         if bytes.count >= Self.block {
             put(bytes)  // a big piece goes out as it is, without a copy
         } else {
-            (pending + count).copyMemory(from: from, byteCount: bytes.count)
-            count += bytes.count
+            pending.append(bytes)
         }
     }
 
     func flush() {
-        put(UnsafeRawBufferPointer(start: pending, count: count))
-        count = 0
+        pending.withBytes { put($0) }
+        pending.removeAll()
     }
 
     private func put(_ bytes: UnsafeRawBufferPointer) {

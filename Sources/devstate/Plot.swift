@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 
 // What `query` and `watch` ask a QEMU besides query-migrate.
@@ -7,17 +12,23 @@ import Foundation
 /// The members of query-migrate's return type from query-qmp-schema, or why there are none.
 func seriesMembers(_ client: QMPClient) -> (Set<String>?, reason: String?) {
     do {
-        return (try MigrateSchema.queryMigrateMembers(try client.execute("query-qmp-schema")), nil)
+        return (try client.queryMigrateMembers(), nil)
     } catch {
         return (nil, "query-qmp-schema gave no answer to use (\(error))")
     }
 }
 
-/// QEMU's -name (query-name), nil when it has none or does not answer.
-func qemuName(_ client: QMPClient) -> String? {
-    guard let reply = try? client.execute("query-name") as? [String: Any],
-          let name = reply["name"] as? String, !name.isEmpty else { return nil }
-    return name
+/// One migration from its source and/or destination reply into `sink`: run 1 when any side
+/// has a report, then the inputs. Returns what was concluded for each input.
+@discardableResult
+func render(_ replies: [QueryMigrateInput], analyzer: Analyzer, sink: ReportSink) -> [QueryMigrateFacts] {
+    let (facts, source, destination, inputs) = QueryMigrateReport.sides(replies)
+    sink.begin()
+    if source != nil || destination != nil {
+        sink.run(analyzer.report(index: 1, source: source, destination: destination))
+    }
+    sink.end(inputs: inputs)
+    return facts
 }
 
 /// A QMP socket's file name without its extension: "/run/vm1.qmp" → "vm1".

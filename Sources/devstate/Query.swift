@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 import ArgumentParser
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,8 +55,8 @@ struct Query: ParsableCommand {
     func ask(_ path: String, role: Side) throws -> (QueryMigrateInput, name: String?) {
         let client = try QMPClient(socketPath: path, timeoutSeconds: max(1, timeout))
         let (members, reason) = seriesMembers(client)
-        let name = qemuName(client)
-        let reply = try MigrateReply(try client.execute("query-migrate"))
+        let name = client.queryName()
+        let reply = try client.queryMigrate()
         return (QueryMigrateInput(endpoint: path, role: role, qemuVersion: client.qemuVersion, reply: reply,
                                   schemaMembers: members, noSchemaReason: reason), name)
     }
@@ -80,7 +85,7 @@ struct Query: ParsableCommand {
         // The figures are of migrations that have completed by now.
         (report as? OpenMetricsSink)?.completedAtUS = [.source: unixMicros(), .destination: unixMicros()]
         let (sink, budget) = metrics.gate(report, vms: vms)
-        let facts = QueryMigrateReport.render(
+        let facts = render(
             inputs, analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD)),
             sink: sink)
         try out.finish()

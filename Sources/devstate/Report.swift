@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 import ArgumentParser
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 
 /// The QEMU release whose shipped trace logs (Tests/Fixtures/qemu-RELEASE) are rendered.
@@ -163,25 +168,21 @@ struct Report: ParsableCommand {
             guard let path else { continue }
             let name = path == "-" ? "<stdin>" : path
             do {
-                let data: Data
-                if path == "-" {
-                    data = FileHandle.standardInput.readDataToEndOfFile()
-                } else {
-                    data = try Data(contentsOf: URL(fileURLWithPath: path))
-                }
-                let object: Any
-                do {
-                    object = try JSONSerialization.jsonObject(with: data)
+                let bytes: [UInt8]?
+                do throws(SystemError) {
+                    bytes = try InputFile(path: path).readAll()
                 } catch {
-                    throw QueryMigrateError("not JSON")
+                    printError("\(name): cannot read: \(error.message)")
+                    throw Status.error.exit
                 }
-                inputs.append(QueryMigrateInput(endpoint: name, role: role, reply: try MigrateReply(object),
+                guard let bytes else {
+                    printError("\(name): cannot read: over 64 MiB, not a query-migrate reply")
+                    throw Status.error.exit
+                }
+                inputs.append(QueryMigrateInput(endpoint: name, role: role, reply: try MigrateReply(json: Data(bytes)),
                                                 noSchemaReason: "a saved reply carries no schema"))
             } catch let error as QueryMigrateError {
                 printError("\(name): \(error.description)")
-                throw Status.error.exit
-            } catch {
-                printError("\(name): cannot read: \(error.localizedDescription)")
                 throw Status.error.exit
             }
         }
@@ -272,11 +273,11 @@ struct Report: ParsableCommand {
         let analyzer = Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: noVMSD))
         var status: Status
         if qmp {
-            let facts = QueryMigrateReport.render(replies, analyzer: analyzer, sink: sink)
+            let facts = render(replies, analyzer: analyzer, sink: sink)
             try out.finish()
             status = finishQueryMigrate(facts, format: output.format)
         } else {
-            status = try renderLogs(groups, libvirt: libvirt, analyzer: analyzer, sink: sink, output: out)
+            status = try renderLogs(groups, libvirt: libvirt, analyzer: analyzer, sink: ThreadedSink(next: sink), output: out)
         }
         if let plot, let collector {
             do {
@@ -295,23 +296,39 @@ struct Report: ParsableCommand {
 
     func renderLogs(_ groups: [ReportGroup], libvirt: ReportInput?, analyzer: Analyzer, sink: ReportSink,
                     output: Output) throws -> Status {
-        let pipeline = ReportPipeline(analyzer: analyzer, reader: LogReader(keepMalformed: max(0, showMalformed)),
-                                      onlyRun: onlyRun)
+        let pairing = LogPairing(reader: LogReader(keepMalformed: max(0, showMalformed)), onlyRun: onlyRun)
+        // A libvirt log is read whole before its first run: the report begins then (a log that
+        // cannot be read writes nothing); trace logs stream, so theirs begins first.
+        var begun = false
+        func begin() {
+            if !begun { sink.begin() }
+            begun = true
+        }
+        let emit: LogPairing.Emit = { index, source, destination in
+            begin()
+            sink.run(analyzer.report(index: index, source: source, destination: destination))
+        }
         let inputs: [InputSummary]
+        if libvirt == nil { begin() }
         do {
             if let libvirt {
-                let (summaries, log) = try pipeline.run(libvirtLog: libvirt, sink: sink)
+                let (summaries, log) = try pairing.run(libvirtLog: libvirt, emit: emit)
                 inputs = summaries
+                begin()
+                sink.end(inputs: inputs)
                 try output.finish()
                 let incoming = log.processes.filter(\.incoming).count
                 if log.stats.events > 0 {
-                let paired = pipeline.runCount == 0 ? 0 : summaries[0].sources + summaries[0].destinations - pipeline.runCount
+                let paired = pairing.runCount == 0 ? 0 : summaries[0].sources + summaries[0].destinations - pairing.runCount
                 printError("\(libvirt.name): \(log.processes.count) QEMU process\(log.processes.count == 1 ? "" : "es") (\(incoming) started with -incoming), \(summaries[0].sources) save\(summaries[0].sources == 1 ? "" : "s") and \(summaries[0].destinations) restore\(summaries[0].destinations == 1 ? "" : "s") traced, \(paired) paired")
                 }
             } else {
-                inputs = try pipeline.run(groups: groups, sink: sink)
+                inputs = try pairing.run(groups: groups, emit: emit)
+                sink.end(inputs: inputs)
             }
         } catch let error as LogReadError {
+            // The runs read before the error are written all the same.
+            if begun { sink.flush() }
             try output.finish()
             printError(error.description)
             if domain != nil, error.message.contains("No such file") {
@@ -324,8 +341,8 @@ struct Report: ParsableCommand {
             printError(CaptureHelp.noTraceMessage(inputs, domain: domain))
             return .noTrace
         }
-        if let only = onlyRun, pipeline.rendered == 0 {
-            printError("there is no run \(only) (the logs hold \(pipeline.runCount))")
+        if let only = onlyRun, pairing.rendered == 0 {
+            printError("there is no run \(only) (the logs hold \(pairing.runCount))")
             throw Status.error.exit
         }
         let malformed = inputs.reduce(0) { $0 + $1.stats.malformedLines }

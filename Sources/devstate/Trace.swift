@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 import ArgumentParser
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 
 enum TraceSwitch: String, ExpressibleByArgument, CaseIterable {
@@ -53,7 +58,7 @@ struct Trace: ParsableCommand {
 
     /// The QEMU to talk to.
     struct Target {
-        var execute: (String, [String: Any]?) throws -> Any
+        var qmp: QMPTransport
         var pid: Int32?
         var version: String?
         /// Where the binary can be read when /proc/PID/exe cannot.
@@ -64,8 +69,8 @@ struct Trace: ParsableCommand {
     func target() throws -> (Target, keep: AnyObject) {
         if let qmp {
             let client = try QMPClient(socketPath: qmp, timeoutSeconds: max(1, timeout), allowTraceControl: true)
-            let name = qemuName(client)
-            return (Target(execute: { try client.execute($0, arguments: $1) }, pid: client.peerPID,
+            let name = client.queryName()
+            return (Target(qmp: client, pid: client.peerPID,
                            version: client.qemuVersion, emulator: nil,
                            label: name.map { "VM \($0), " } ?? ""), client)
         }
@@ -73,29 +78,17 @@ struct Trace: ParsableCommand {
         guard d.isActive else {
             throw LibvirtDomain.Failure(description: "domain \(d.name) is not running (trace events live in a running QEMU; for its next start use <qemu:commandline>, see the README: On a running VM under libvirt)")
         }
-        var version: String?
-        if let v = try? d.execute("query-version", arguments: nil) as? [String: Any],
-           let q = v["qemu"] as? [String: Any], let major = q["major"] as? Int,
-           let minor = q["minor"] as? Int, let micro = q["micro"] as? Int {
-            version = "\(major).\(minor).\(micro)"
-        }
-        return (Target(execute: { try d.execute($0, arguments: $1) }, pid: d.qemuPID(), version: version,
+        return (Target(qmp: d, pid: d.qemuPID(), version: d.queryVersion(),
                        emulator: d.emulator(), label: "domain \(d.name), "), d)
     }
 
     /// Each event's state: name → enabled/disabled/unavailable.
     static func states(_ target: Target) throws -> [(name: String, state: String)] {
-        let reply: Any
         do {
-            reply = try target.execute("trace-event-get-state", ["name": pattern])
+            return try target.qmp.traceEventStates(pattern)
         } catch where "\(error)".contains("No such event") {
             return []  // a QEMU before 8.2
         }
-        guard let list = reply as? [[String: Any]] else { throw QMPError("trace-event-get-state: unexpected reply") }
-        return list.compactMap { e in
-            guard let name = e["name"] as? String, let state = e["state"] as? String else { return nil }
-            return (name, state)
-        }.sorted { $0.name < $1.name }
     }
 
     /// QEMU's command line from /proc (nil when it cannot be read: another host, no permission).
@@ -123,8 +116,7 @@ struct Trace: ParsableCommand {
                 throw Status.noTrace.exit
             }
             do {
-                _ = try target.execute("trace-event-set-state", ["name": Self.pattern, "enable": state == .on,
-                                                                 "ignore-unavailable": true])
+                try target.qmp.setTraceEvents(Self.pattern, enable: state == .on)
             }
             let after = try Self.states(target)
             let was = Dictionary(before.map { ($0.name, $0.state) }, uniquingKeysWith: { a, _ in a })

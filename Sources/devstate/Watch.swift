@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 import ArgumentParser
-import DevstateTrace
+import DevstateAnalysis
+import DevstateBytes
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -108,15 +113,9 @@ struct WatchSession {
         self.command = command
         self.client = client
         (members, noSchemaReason) = seriesMembers(client)
-        vm = command.metrics.vm ?? qemuName(client) ?? socketName(command.socket)
+        vm = command.metrics.vm ?? client.queryName() ?? socketName(command.socket)
         file = Watch.fileName(vm: vm)
-        events = Self.eventsOn(client)
-    }
-
-    /// The "events" migration capability, from query-migrate-capabilities.
-    static func eventsOn(_ client: QMPClient) -> Bool {
-        guard let list = try? client.execute("query-migrate-capabilities") as? [[String: Any]] else { return false }
-        return list.contains { $0["capability"] as? String == "events" && $0["state"] as? Bool == true }
+        events = client.migrationEventsEnabled()
     }
 
     mutating func follow() -> Status {
@@ -137,7 +136,7 @@ struct WatchSession {
             while true {
                 let wait = events ? 60_000 : Int32(command.poll * 1000)
                 let event = try client.nextEvent(timeoutMS: wait)
-                if let event, event.name == "MIGRATION", let s = event.data["status"] as? String {
+                if let event, event.name == "MIGRATION", let s = event.status {
                     events = true
                     if s == "completed", status != "completed" {
                         try write(at: event.timestamp.map { Int64(($0 * 1e6).rounded()) })
@@ -161,14 +160,14 @@ struct WatchSession {
 
     /// Asks query-migrate's status; writes when a migration has newly completed.
     mutating func check(at: Int64?) throws {
-        let reply = try MigrateReply(try client.execute("query-migrate"))
+        let reply = try client.queryMigrate()
         if reply.status == "completed", status != "completed" { try write(at: at, reply: reply) }
         status = reply.status
     }
 
     /// Renders the completed migration query-migrate describes into the textfile.
     mutating func write(at: Int64?, reply given: MigrateReply? = nil) throws {
-        let reply = try given ?? MigrateReply(try client.execute("query-migrate"))
+        let reply = try given ?? client.queryMigrate()
         status = reply.status
         guard reply.status == "completed" else { return }
         let role: Side = reply.isOutgoing ? .source : .destination
@@ -178,7 +177,7 @@ struct WatchSession {
         let sink = OpenMetricsSink(out: .strings { text += $0 }, maxDevices: command.metrics.maxDevices, queryVM: vm)
         sink.completedAtUS = [role: at ?? unixMicros()]
         let (gated, budget) = command.metrics.gate(sink, vms: .one(vm))
-        let facts = QueryMigrateReport.render(
+        let facts = render(
             [input], analyzer: Analyzer(knowledge: DeviceKnowledge(extraNoVMSD: command.noVMSD)), sink: gated)
         for f in facts where !(f.outcome == .noSeries && saidNoSeries) {
             if let message = f.message, said.insert(message).inserted { printError(message) }

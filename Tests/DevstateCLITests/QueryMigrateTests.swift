@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-import DevstateTrace
+import DevstateAnalysis
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 import Testing
 
@@ -25,7 +29,7 @@ enum QMPFixtures {
     }
 
     static func input(_ name: String, _ role: Side) throws -> QueryMigrateInput {
-        QueryMigrateInput(endpoint: name, role: role, reply: try MigrateReply(try object(name)),
+        QueryMigrateInput(endpoint: name, role: role, reply: try MigrateReply(json: Data(contentsOf: URL(fileURLWithPath: path(name)))),
                           noSchemaReason: "a saved reply carries no schema")
     }
 }
@@ -55,7 +59,7 @@ let series010 = [SeriesMember.deviceStateTimes]
 
 func qmpReport(_ inputs: [QueryMigrateInput]) -> (CollectingSink, [QueryMigrateFacts]) {
     let sink = CollectingSink()
-    let facts = QueryMigrateReport.render(inputs, sink: sink)
+    let facts = render(inputs, sink: sink)
     return (sink, facts)
 }
 
@@ -112,10 +116,10 @@ struct ComparableDevice: Equatable, CustomStringConvertible {
     var inDeviceStateTimes: Bool
 
     init(_ row: DeviceRow, of side: SideReport) {
-        name = side.name(row)
+        name = row.name
         instanceID = row.device.instanceID
         section = row.device.section
-        type = side.type(row)
+        type = row.type
         timeUS = row.device.timeUS
         share = row.share
         vmsd = row.hasVMSD
@@ -135,40 +139,6 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
 
 @Suite struct QueryMigrateFixtureTests {
     /// The generated replies hold what the logs say (read here with the tests' own reader).
-    @Test func repliesMatchTheTraceLogs() throws {
-        let saves = try Fixtures.deviceLines("q35-source.log")
-        let loads = try Fixtures.deviceLines("q35-destination.log")
-        let source = try MigrateReply(try QMPFixtures.object("q35-source.json"))
-        let destination = try MigrateReply(try QMPFixtures.object("q35-destination.json"))
-        func key(_ e: MigrateReply.Entry) -> String { "\(e.name)#\(e.instanceID)=\(e.timeUS)\(e.iterable ? "i" : "")" }
-        func key(_ l: Fixtures.Line, iterable: Bool = false) -> String {
-            "\(l.idstr)#\(l.instance)=\(l.downtime)\(iterable && l.type == "iterable" ? "i" : "")"
-        }
-        let noVMSD: Set<String> = ["ram", "dirty-bitmap", "slirp"]
-        #expect(source.deviceStateTimes?.map(key) == saves.filter {
-            $0.type == "non-iterable" && $0.downtime > 0 && !noVMSD.contains($0.idstr)
-        }.map { key($0) })
-        #expect(source.iterableStateTimes?.map(key) == saves.filter { $0.type == "iterable" && $0.downtime > 0 }.map { key($0) })
-        #expect(destination.deviceLoadTimes?.map(key) == loads.filter { $0.downtime > 0 }.map { key($0, iterable: true) })
-        #expect(destination.deviceLoadTimes?.count == 40 && source.deviceStateTimes?.count == 41)
-        let srcCP = try Fixtures.checkpointLines("q35-source.log")
-        #expect(source.checkpoints?.map(\.name) == srcCP.map(\.name))
-        #expect(source.checkpoints?.map(\.timeUS) == srcCP.map { $0.micros! - srcCP[0].micros! })
-        // Destination: from the first load's start (its stamp minus its time).
-        let firstLoad = try #require(try Fixtures.text("q35-destination.log").split(separator: "\n").first)
-        let stamp = firstLoad.split(separator: "@")[1].split(separator: ":")[0].split(separator: ".")
-        let loadStart = Int64(stamp[0])! * 1_000_000 + Int64(stamp[1])! - Int64(loads[0].downtime)
-        let dstCP = try Fixtures.checkpointLines("q35-destination.log")
-        #expect(destination.checkpoints?.map(\.name) == dstCP.map(\.name))
-        #expect(destination.checkpoints?.map(\.timeUS) == dstCP.map { $0.micros! - loadStart })
-        #expect(source.status == "completed" && destination.status == "completed")
-        // The 0.1.0 variant: device-state-times alone.
-        let v010 = try MigrateReply(try QMPFixtures.object("q35-source-v010.json"))
-        #expect(v010.seriesMembers == [SeriesMember.deviceStateTimes])
-        #expect(v010.deviceStateTimes == source.deviceStateTimes)
-    }
-
-    /// The report from the replies is the report from the trace logs of the same migration.
     @Test func qmpReportEqualsTheTraceReport() throws {
         let trace = try #require(try report(source: "q35-source.log", destination: "q35-destination.log").runs.first)
         let (sink, facts) = qmpReport([try QMPFixtures.input("q35-source.json", .source),
@@ -212,11 +182,11 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
     /// unknown from query-migrate differ, and they are null there.
     @Test func qmpJSONEqualsTheTraceJSONButForTheNullFields() throws {
         var traceText = "", qmpText = ""
-        _ = try ReportPipeline().run(groups: [ReportGroup(
+        try report(groups: [ReportGroup(
             source: ReportInput(path: Fixtures.path("q35-source.log"), role: .source),
             destination: ReportInput(path: Fixtures.path("q35-destination.log"), role: .destination))],
-            sink: JSONSink(pretty: false, out: .strings { traceText += $0 }))
-        QueryMigrateReport.render([try QMPFixtures.input("q35-source.json", .source),
+            into: JSONSink(pretty: false, out: .strings { traceText += $0 }))
+        render([try QMPFixtures.input("q35-source.json", .source),
                                    try QMPFixtures.input("q35-destination.json", .destination)],
                                   sink: JSONSink(pretty: true, out: .strings { qmpText += $0 }))
         let traceDoc = try #require(try JSONSerialization.jsonObject(with: Data(traceText.utf8)) as? [String: Any])
@@ -280,13 +250,13 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
 
     @Test func qmpCSVHasTheTraceRowsWithoutLineNumbers() throws {
         var qmpText = "", traceText = ""
-        QueryMigrateReport.render([try QMPFixtures.input("q35-source.json", .source),
+        render([try QMPFixtures.input("q35-source.json", .source),
                                    try QMPFixtures.input("q35-destination.json", .destination)],
                                   sink: CSVSink(out: .strings { qmpText += $0 }))
-        _ = try ReportPipeline().run(groups: [ReportGroup(
+        try report(groups: [ReportGroup(
             source: ReportInput(path: Fixtures.path("q35-source.log"), role: .source),
             destination: ReportInput(path: Fixtures.path("q35-destination.log"), role: .destination))],
-            sink: CSVSink(out: .strings { traceText += $0 }))
+            into: CSVSink(out: .strings { traceText += $0 }))
         let q = parseCSV(qmpText), t = parseCSV(traceText)
         #expect(q.first == t.first)
         #expect(q.allSatisfy { $0.count == 16 })
@@ -313,30 +283,16 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
     }
 
     /// Which of the series a schema or a reply shows.
-    @Test func schemaReadsTheReturnTypeOfQueryMigrate() throws {
-        func members(_ text: String) throws -> Set<String> {
-            try MigrateSchema.queryMigrateMembers(try JSONSerialization.jsonObject(with: Data(text.utf8)))
-        }
-        #expect(Series.from(members: try members(fakeSchema([], decoy: series020))) == .none)
-        #expect(Series.from(members: try members(fakeSchema(series010, decoy: series020))) == .v010)
-        #expect(Series.from(members: try members(fakeSchema(series020))) == .v020)
-        #expect(Series.from(members: try members(fakeSchema(series030))) == .v030)
-        #expect(try members(fakeSchema(series020)).isSuperset(of: ["status", "downtime"] + series020))
-        #expect(throws: QueryMigrateError.self) {
-            try MigrateSchema.queryMigrateMembers(try JSONSerialization.jsonObject(with: Data(#"[{"name": "query-status", "meta-type": "command", "ret-type": "1"}]"#.utf8)))
-        }
-    }
-
     @Test func aDestinationThatMigratedOutShowsNoDestinationPhases() throws {
         // Loads from its incoming migration, checkpoints from its later outgoing one.
-        let reply = try MigrateReply(try JSONSerialization.jsonObject(with: Data("""
+        let reply = try MigrateReply(json: Data("""
             {"status": "completed",
              "device-load-times": [{"name": "ram", "instance-id": 0, "load-time": 30, "iterable": true},
                                    {"name": "cpu", "instance-id": 0, "load-time": 40}],
              "device-state-times": [{"name": "cpu", "instance-id": 0, "save-time": 12}],
              "iterable-state-times": [],
              "downtime-checkpoints": [{"name": "src-downtime-start", "time": 0}, {"name": "src-downtime-end", "time": 90}]}
-            """.utf8)))
+            """.utf8))
         let (sink, facts) = qmpReport([QueryMigrateInput(endpoint: "d", role: .destination, reply: reply,
                                                          schemaMembers: Set(series020))])
         #expect(facts.map(\.outcome) == [.partial])
@@ -345,7 +301,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
         #expect(sink.runs.first?.source == nil)
         #expect(destination.checkpoints.isEmpty && destination.totalUS == nil)
         #expect(destination.phases.isEmpty)  // no loadvm-completed: no load phase, as from a log
-        #expect(destination.devices.map(destination.name) == ["ram", "cpu"])
+        #expect(destination.devices.map(\.name) == ["ram", "cpu"])
         #expect(destination.devices.map(\.device.section) == [.iterable, .nonIterable])
         #expect(destination.notes.contains { $0.contains("migrated out") })
         // As a source the same reply gives the source's saves, not the loads.
@@ -353,7 +309,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
                                                                    schemaMembers: Set(series020))])
         #expect(sourceFacts.map(\.outcome) == [.complete])
         let asSourceSide = try #require(asSource.runs.first?.source)
-        #expect(asSourceSide.devices.map(asSourceSide.name) == ["cpu"])
+        #expect(asSourceSide.devices.map(\.name) == ["cpu"])
         #expect(asSource.runs.first?.source?.totalUS == 90)
     }
 
@@ -361,12 +317,12 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
     /// says so (a note in every format, the count in the JSON's query-migrate input).
     @Test func entriesQEMUCouldNotKeepAreReported() throws {
         func reply(_ dropped: String) throws -> MigrateReply {
-            try MigrateReply(try JSONSerialization.jsonObject(with: Data("""
+            try MigrateReply(json: Data("""
                 {"status": "completed", "downtime-entries-dropped": \(dropped),
                  "device-load-times": [{"name": "cpu", "instance-id": 0, "load-time": 40}],
                  "downtime-checkpoints": [{"name": "dst-precopy-loadvm-completed", "time": 45},
                                           {"name": "dst-precopy-bh-vm-started", "time": 60}]}
-                """.utf8)))
+                """.utf8))
         }
         for (dropped, note) in [(UInt64(3), true), (0, false)] {
             let (sink, facts) = qmpReport([QueryMigrateInput(endpoint: "d", role: .destination,
@@ -376,7 +332,7 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
             #expect(destination.notes.contains { $0.contains("could not keep 3 entries") } == note)
             var text = ""
             let json = JSONSink(pretty: false, out: .strings { text += $0 })
-            QueryMigrateReport.render([QueryMigrateInput(endpoint: "d", role: .destination,
+            render([QueryMigrateInput(endpoint: "d", role: .destination,
                                                          reply: try reply("\(dropped)"))], sink: json)
             #expect(text.contains("\"entries-dropped\":\(dropped)"))
         }
@@ -387,63 +343,45 @@ func visibleOverQMP(_ side: SideReport) -> [DeviceRow] {
     /// A reply of the series before library 0.3.0 lists virtio-mem's early section, loaded at
     /// setup: the report sets it aside and says that the checkpoint times count from it.
     @Test func aSetupLoadInAnOlderReplyIsSetAside() throws {
-        let reply = try MigrateReply(try JSONSerialization.jsonObject(with: Data("""
+        let reply = try MigrateReply(json: Data("""
             {"status": "completed",
              "device-load-times": [{"name": "0000:00:01.0/virtio-mem-device-early", "instance-id": 0, "load-time": 4},
                                    {"name": "ram", "instance-id": 0, "load-time": 7, "iterable": true},
                                    {"name": "0000:00:01.0/virtio-mem", "instance-id": 0, "load-time": 383}],
              "downtime-checkpoints": [{"name": "dst-precopy-loadvm-completed", "time": 67798}]}
-            """.utf8)))
+            """.utf8))
         let (sink, _) = qmpReport([QueryMigrateInput(endpoint: "d", role: .destination, reply: reply)])
         let destination = try #require(sink.runs.first?.destination)
-        #expect(destination.devices.map(destination.name) == ["ram", "0000:00:01.0/virtio-mem"])
+        #expect(destination.devices.map(\.name) == ["ram", "0000:00:01.0/virtio-mem"])
         #expect(destination.notes.contains { $0.contains("virtio-mem-device-early#0 4 µs") })
         #expect(destination.notes.contains { $0.contains("count the destination's checkpoint times from that load")
             || $0.contains("counts the destination's checkpoint times from that load") })
     }
 
     @Test func handlerEntriesStayInDeviceStateTimes() throws {
-        let reply = try MigrateReply(try JSONSerialization.jsonObject(with: Data("""
+        let reply = try MigrateReply(json: Data("""
             {"return": {"status": "completed", "iterable-state-times": [{"name": "ram", "instance-id": 0, "save-time": 100}],
              "device-state-times": [{"name": "timer", "instance-id": 0, "save-time": 15},
                                     {"name": "slirp", "instance-id": 0, "save-time": 19, "handler": true}],
              "downtime-checkpoints": [{"name": "src-downtime-start", "time": 0}, {"name": "src-vm-stopped", "time": 10},
                                       {"name": "src-iterable-saved", "time": 120}, {"name": "src-non-iterable-saved", "time": 160},
                                       {"name": "src-downtime-end", "time": 170}]}}
-            """.utf8)))
+            """.utf8))
         let (sink, facts) = qmpReport([QueryMigrateInput(endpoint: "s", role: .source, reply: reply)])
         #expect(facts[0].outcome == .complete)
         let source = try #require(sink.runs.first?.source)
-        let slirp = try #require(source.devices.first { source.name($0) == "slirp" })
+        let slirp = try #require(source.devices.first { $0.name == "slirp" })
         #expect(!slirp.hasVMSD && slirp.inDeviceStateTimes)
         #expect(source.deviceStateTimesJSON == #"[{"name":"timer","instance-id":0,"save-time":15},{"name":"slirp","instance-id":0,"save-time":19,"handler":true}]"#)
         #expect(source.phases.first { $0.label == "non-iterable" }?.durationUS == 40)
         #expect(slirp.share == 19.0 / 40.0)
         var table = ""
-        QueryMigrateReport.render([QueryMigrateInput(endpoint: "s", role: .source, reply: reply)],
+        render([QueryMigrateInput(endpoint: "s", role: .source, reply: reply)],
                                   sink: TableSink(width: 120, out: .strings { table += $0 }))
         #expect(table.contains("saved by a handler (\"handler\": true): slirp#0"))
         #expect(!table.contains("listed apart"))
     }
 
-    @Test func badRepliesAreRefused() throws {
-        for text in [#"[1, 2]"#, #"{"error": {"class": "GenericError", "desc": "x"}}"#,
-                     #"{"status": "completed", "device-state-times": {}}"#,
-                     #"{"status": "completed", "device-state-times": [{"name": "a", "instance-id": 0, "save-time": -1}]}"#,
-                     #"{"status": "completed", "device-state-times": [{"name": "a", "instance-id": true, "save-time": 1}]}"#,
-                     #"{"status": "completed", "device-state-times": [{"name": "a", "instance-id": 4294967296, "save-time": 1}]}"#,
-                     #"{"status": "completed", "device-load-times": [{"name": "a", "instance-id": 0, "load-time": 1.5}]}"#,
-                     #"{"status": "completed", "device-load-times": [{"name": "a", "instance-id": 0, "load-time": 1, "iterable": 1}]}"#,
-                     #"{"status": "completed", "downtime-checkpoints": [{"name": "x"}]}"#] {
-            #expect(throws: QueryMigrateError.self, "\(text)") {
-                try MigrateReply(try JSONSerialization.jsonObject(with: Data(text.utf8)))
-            }
-        }
-        // A valid one with the largest values.
-        let ok = try MigrateReply(try JSONSerialization.jsonObject(with: Data(
-            #"{"status": "completed", "device-load-times": [{"name": "a", "instance-id": 4294967295, "load-time": 18446744073709551615, "iterable": false}]}"#.utf8)))
-        #expect(ok.deviceLoadTimes == [MigrateReply.Entry(name: "a", instanceID: .max, timeUS: .max)])
-    }
 }
 
 @Suite(.serialized) struct QueryMigrateCLITests {

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-import DevstateTrace
+import DevstateAnalysis
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 
 /// The real captures of a Linux guest's migration on QEMU with our series
@@ -115,10 +119,10 @@ enum SeriesFixtures {
     /// Both logs through the report pipeline.
     static func traceRun(release: String, source: String? = nil, destination: String? = nil) throws -> RunReport {
         let sink = CollectingSink()
-        _ = try ReportPipeline().run(groups: [ReportGroup(
+        try report(groups: [ReportGroup(
             source: ReportInput(path: source ?? path(log(.source), release: release), name: "guest-source.log", role: .source),
             destination: ReportInput(path: destination ?? path(log(.destination), release: release),
-                                     name: "guest-destination.log", role: .destination))], sink: sink)
+                                     name: "guest-destination.log", role: .destination))], into: sink)
         return sink.runs.last!
     }
 
@@ -126,11 +130,11 @@ enum SeriesFixtures {
     static func replyRun(release: String) throws -> RunReport {
         let inputs = try [Side.source, .destination].map { side in
             QueryMigrateInput(endpoint: reply(side), role: side,
-                              reply: try MigrateReply(try replyObject(side, release: release)),
+                              reply: try MigrateReply(json: Data(contentsOf: URL(fileURLWithPath: path(reply(side), release: release)))),
                               noSchemaReason: "a saved reply carries no schema")
         }
         let sink = CollectingSink()
-        QueryMigrateReport.render(inputs, sink: sink)
+        render(inputs, sink: sink)
         return sink.runs[0]
     }
 

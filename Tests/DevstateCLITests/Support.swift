@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-import DevstateTrace
+import DevstateAnalysis
+import DevstateIngest
+import DevstateModel
+import DevstateQMP
+import DevstateRender
 import Foundation
 
 /// The committed real captures of stock QEMU, one directory per release (Tests/Fixtures/qemu-RELEASE):
@@ -89,22 +93,33 @@ final class CollectingSink: ReportSink {
     func end(inputs: [InputSummary]) { self.inputs = inputs }
 }
 
-func report(source: String?, destination: String?, release: String = "10.0") throws -> CollectingSink {
-    let sink = CollectingSink()
-    let pipeline = ReportPipeline()
-    _ = try pipeline.run(groups: [ReportGroup(
-        source: source.map { ReportInput(path: Fixtures.path($0, release: release), name: $0, role: .source) },
-        destination: destination.map { ReportInput(path: Fixtures.path($0, release: release), name: $0, role: .destination) })],
-        sink: sink)
-    return sink
+/// The groups' report into `sink`, as `devstate report` makes it.
+func report(groups: [ReportGroup], into sink: ReportSink, reader: LogReader = LogReader()) throws {
+    let analyzer = Analyzer()
+    sink.begin()
+    let inputs = try LogPairing(reader: reader).run(groups: groups) { index, source, destination in
+        sink.run(analyzer.report(index: index, source: source, destination: destination))
+    }
+    sink.end(inputs: inputs)
 }
 
-func readAll(_ text: String, chunkSize: Int = 1 << 22, threads: Int = 1) -> ([TraceEvent], ReadStats) {
-    var events: [TraceEvent] = []
-    let path = NSTemporaryDirectory() + "devstate-test-\(UUID().uuidString).log"
-    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let reader = LogReader(keepMalformed: 50, chunkSize: chunkSize, threads: threads, threadedFrom: 0)
-    let stats = try! reader.read(path: path) { events.append($0) }
-    return (events, stats)
+/// One migration's replies into `sink`, as `devstate query` and `report --qmp` make it.
+@discardableResult
+func render(_ replies: [QueryMigrateInput], sink: ReportSink) -> [QueryMigrateFacts] {
+    let (facts, source, destination, inputs) = QueryMigrateReport.sides(replies)
+    sink.begin()
+    if source != nil || destination != nil {
+        sink.run(Analyzer().report(index: 1, source: source, destination: destination))
+    }
+    sink.end(inputs: inputs)
+    return facts
+}
+
+func report(source: String?, destination: String?, release: String = "10.0") throws -> CollectingSink {
+    let sink = CollectingSink()
+    try report(groups: [ReportGroup(
+        source: source.map { ReportInput(path: Fixtures.path($0, release: release), name: $0, role: .source) },
+        destination: destination.map { ReportInput(path: Fixtures.path($0, release: release), name: $0, role: .destination) })],
+        into: sink)
+    return sink
 }
