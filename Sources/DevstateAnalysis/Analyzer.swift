@@ -9,6 +9,7 @@ public final class Analyzer {
     public let knowledge: DeviceKnowledge
     private let sourceRecorder = Recorder()
     private let destinationRecorder = Recorder()
+    private var names = NameFacts()
 
     public init(knowledge: DeviceKnowledge = DeviceKnowledge()) {
         self.knowledge = knowledge
@@ -21,12 +22,14 @@ public final class Analyzer {
 
     public func analyze(_ log: SideLog) -> SideReport {
         var log = log
+        names.startRun()
         if log.side == .destination { setAsideSetupLoads(&log) }
         // A source's reply says which entries QEMU saved without a vmsd ("handler": true);
         // otherwise it is what we know of QEMU's entries.
         let toldByQEMU = log.reply != nil && log.side == .source
-        let vmsd = log.devices.map {
-            $0.section == .iterable || (toldByQEMU ? !$0.handler : knowledge.hasVMSD(idstr: $0.idstr))
+        let facts = log.devices.map { names.of($0.idstr, knowledge) }
+        let vmsd = zip(log.devices, facts).map { device, facts in
+            device.section == .iterable || (toldByQEMU ? !device.handler : facts.hasVMSD)
         }
         var recorder = RecorderInfo()
         let kept = record(log, vmsd: vmsd, info: &recorder)
@@ -40,7 +43,7 @@ public final class Analyzer {
                                      hasVMSD: vmsd[i], inDeviceStateTimes: kept[i]))
         }
         return SideReport(log: log, devices: devices, phases: timeline.phases, checkpoints: timeline.checkpoints,
-                          types: Self.types(log.devices), recorder: recorder, originUS: timeline.origin,
+                          types: names.types(log.devices, facts), recorder: recorder, originUS: timeline.origin,
                           totalUS: timeline.total, shareBasis: shares.bases, notes: notes(log, timeline.checkpoints),
                           steps: Attribution.steps(log, phases: timeline.phases, origin: timeline.origin),
                           named: Attribution.named(log, total: timeline.total))
@@ -72,7 +75,7 @@ public final class Analyzer {
     private func setAsideSetupLoads(_ log: inout SideLog) {
         var setAside: [String] = []
         log.devices.removeAll { device in
-            guard device.section == .nonIterable, knowledge.isSetupSection(device.name) else { return false }
+            guard device.section == .nonIterable, names.of(device.idstr, knowledge).setup else { return false }
             setAside.append("\(device.name)#\(device.instanceID) \(device.timeUS) µs"
                             + (device.line > 0 ? " (line \(device.line))" : ""))
             return true
@@ -123,45 +126,5 @@ public final class Analyzer {
             return [Bool](repeating: false, count: log.devices.count)
         }
         return kept
-    }
-
-    /// The devices added up by type: longest first, first seen first among equal times.
-    static func types(_ devices: [DeviceTime]) -> [TypeRow] {
-        var rows: [TypeRow] = []
-        // A run has a few dozen types: they are looked up by comparing bytes, which takes less
-        // time than hashing; a run with many more types gets a dictionary (`make bench`: the
-        // dictionary alone took a sixth of a long log's report).
-        var slot: [TypeKey: Int]?
-        var total: UInt64 = 0
-        for device in devices {
-            let type = device.type
-            let k = slot.map { $0[TypeKey(bytes: type)] }
-                ?? rows.firstIndex { $0.typeBytes.count == type.count && $0.typeBytes.elementsEqual(type) }
-            if let k {
-                rows[k].count += 1
-                rows[k].timeUS &+= device.timeUS
-            } else {
-                slot?[TypeKey(bytes: type)] = rows.count
-                rows.append(TypeRow(typeBytes: Array(type), count: 1, timeUS: device.timeUS, share: nil))
-                if slot == nil, rows.count > 32 {
-                    slot = Dictionary(uniqueKeysWithValues: rows.indices.map { (TypeKey(bytes: rows[$0].typeBytes[...]), $0) })
-                }
-            }
-            total &+= device.timeUS
-        }
-        for k in rows.indices where total > 0 { rows[k].share = Double(rows[k].timeUS) / Double(total) }
-        return rows.enumerated().sorted {
-            $0.element.timeUS != $1.element.timeUS ? $0.element.timeUS > $1.element.timeUS : $0.offset < $1.offset
-        }.map(\.element)
-    }
-}
-
-/// A type's bytes as a dictionary key, hashed as one piece of memory (an array's own hash
-/// takes its bytes one at a time, which was a sixth of a long report's time).
-struct TypeKey: Hashable {
-    var bytes: ArraySlice<UInt8>
-
-    func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import DevstateBytes
 import DevstateModel
+
 /// `--budget`: the most downtime a migration, and any one device, may take.
 public struct Budget: Sendable, Equatable, CustomStringConvertible {
     public var us: UInt64

@@ -97,13 +97,6 @@ package struct ByteBuffer: ~Copyable {
         }
     }
 
-    /// Again the bytes already written in `range`.
-    package mutating func appendCopy(of range: Range<Int>) {
-        reserve(range.count)
-        UnsafeMutableRawPointer(base + count).copyMemory(from: base + range.lowerBound, byteCount: range.count)
-        count += range.count
-    }
-
     @inlinable
     package mutating func append(spaces n: Int) {
         guard n > 0 else { return }

@@ -20,26 +20,14 @@ public struct DeviceKnowledge: Sendable {
     /// Device types sent at setup.
     public var earlySetup: Set<String>
 
-    /// Bit n set: some name in `noVMSD` is n bytes long (n < 64), so that most idstrs are
-    /// told apart by their length alone, without a String and a hash per device.
-    private let lengths: UInt64
-
     public init(extraNoVMSD: [String] = []) {
         noVMSD = Self.qemu10NoVMSD.union(extraNoVMSD)
         earlySetup = Self.qemu10EarlySetup
-        lengths = noVMSD.reduce(0) { $0 | ($1.utf8.count < 64 ? 1 << UInt64($1.utf8.count) : 0) }
     }
 
     /// Whether a destination's load of `name` is of a section sent at setup.
     public func isSetupSection(_ name: String) -> Bool {
         earlySetup.contains(Self.deviceType(name))
-    }
-
-    /// `hasVMSD` of an idstr as logged.
-    public func hasVMSD(idstr: [UInt8]) -> Bool {
-        let n = idstr.count
-        if n < 64, lengths & (1 << UInt64(n)) == 0, !idstr.reversed().starts(with: "oifv".utf8) { return true }
-        return hasVMSD(String(decoding: idstr, as: UTF8.self))
     }
 
     /// Whether the entry was registered with a vmsd. VFIO devices (`…/vfio`) have none.

@@ -37,14 +37,14 @@ public struct DeviceKey: Hashable, Sendable {
 
 /// Devices of one type added up.
 public struct TypeRow: Sendable, Equatable {
-    /// The type's bytes (`DeviceTime.type`).
-    public var typeBytes: [UInt8]
+    /// The type's bytes (`DeviceTime.type`: a slice of a device's idstr, not a copy).
+    public var typeBytes: ArraySlice<UInt8>
     public var count: Int
     public var timeUS: UInt64
     /// Over the side's summed device time.
     public var share: Double?
 
-    public init(typeBytes: [UInt8], count: Int, timeUS: UInt64, share: Double?) {
+    public init(typeBytes: ArraySlice<UInt8>, count: Int, timeUS: UInt64, share: Double?) {
         self.typeBytes = typeBytes
         self.count = count
         self.timeUS = timeUS

@@ -2,11 +2,11 @@
 @testable import DevstateQMP
 import DevstateModel
 import Foundation
-import XCTest
+import Testing
 
-final class MigrateReplyTests: XCTestCase {
+@Suite struct MigrateReplyTests {
     /// The saved replies hold what the trace logs they were written from say.
-    func testRepliesMatchTheTraceLogs() throws {
+    @Test func repliesMatchTheTraceLogs() throws {
         let saves = try Fixtures.deviceLines("qemu-10.0/q35-source.log")
         let loads = try Fixtures.deviceLines("qemu-10.0/q35-destination.log")
         let source = try Fixtures.reply("qmp/q35-source.json")  // {"return": …}
@@ -17,56 +17,56 @@ final class MigrateReplyTests: XCTestCase {
             lines.filter { $0.type == type && !$0.key.hasSuffix("=0") && !noVMSD.contains(String($0.key.split(separator: "#")[0])) }
                 .map(\.key)
         }
-        XCTAssertEqual(source.deviceStateTimes?.map(key), visible(saves, "non-iterable"))
-        XCTAssertEqual(source.iterableStateTimes?.map(key), saves.filter { $0.type == "iterable" && !$0.key.hasSuffix("=0") }.map(\.key))
-        XCTAssertEqual(destination.deviceLoadTimes?.map(key), loads.filter { !$0.key.hasSuffix("=0") }.map(\.key))
-        XCTAssertEqual(destination.deviceLoadTimes?.map(\.section),
-                       loads.filter { !$0.key.hasSuffix("=0") }.map { $0.type == "iterable" ? .iterable : .nonIterable })
-        XCTAssertEqual(source.deviceStateTimes?.count, 41)
-        XCTAssertEqual(destination.deviceLoadTimes?.count, 40)
-        XCTAssertEqual(source.iterableStateTimes?.allSatisfy { $0.section == .iterable }, true)
-        XCTAssertEqual(source.checkpoints?.first, Checkpoint(name: "src-downtime-start", timestampUS: 0))
-        XCTAssertEqual(source.checkpoints?.count, 5)
-        XCTAssertEqual(source.status, "completed")
-        XCTAssertEqual(destination.status, "completed")
-        XCTAssertEqual(source.qemuTimes.downtimeMS, 6)
-        XCTAssertTrue(source.isOutgoing)
-        XCTAssertFalse(destination.isOutgoing)
-        XCTAssertEqual(source.seriesMembers, ["device-state-times", "iterable-state-times", "downtime-checkpoints"])
-        XCTAssertEqual(destination.seriesMembers, ["device-load-times", "downtime-checkpoints"])
+        #expect(source.deviceStateTimes?.map(key) == visible(saves, "non-iterable"))
+        #expect(source.iterableStateTimes?.map(key) == saves.filter { $0.type == "iterable" && !$0.key.hasSuffix("=0") }.map(\.key))
+        #expect(destination.deviceLoadTimes?.map(key) == loads.filter { !$0.key.hasSuffix("=0") }.map(\.key))
+        #expect(destination.deviceLoadTimes?.map(\.section) ==
+                loads.filter { !$0.key.hasSuffix("=0") }.map { $0.type == "iterable" ? .iterable : .nonIterable })
+        #expect(source.deviceStateTimes?.count == 41)
+        #expect(destination.deviceLoadTimes?.count == 40)
+        #expect(source.iterableStateTimes?.allSatisfy { $0.section == .iterable } == true)
+        #expect(source.checkpoints?.first == Checkpoint(name: "src-downtime-start", timestampUS: 0))
+        #expect(source.checkpoints?.count == 5)
+        #expect(source.status == "completed")
+        #expect(destination.status == "completed")
+        #expect(source.qemuTimes.downtimeMS == 6)
+        #expect(source.isOutgoing)
+        #expect(!destination.isOutgoing)
+        #expect(source.seriesMembers == ["device-state-times", "iterable-state-times", "downtime-checkpoints"])
+        #expect(destination.seriesMembers == ["device-load-times", "downtime-checkpoints"])
         // The 0.1.0 variant: device-state-times alone.
         let v010 = try Fixtures.reply("qmp/q35-source-v010.json")
-        XCTAssertEqual(v010.seriesMembers, [SeriesMember.deviceStateTimes])
-        XCTAssertEqual(v010.deviceStateTimes, source.deviceStateTimes)
+        #expect(v010.seriesMembers == [SeriesMember.deviceStateTimes])
+        #expect(v010.deviceStateTimes == source.deviceStateTimes)
     }
 
     /// A reply of the whole series (library 0.3.0): steps with their devices, the dropped count.
-    func testStepsAndTheDroppedCountAreRead() throws {
+    @Test func stepsAndTheDroppedCountAreRead() throws {
         let source = try Fixtures.reply("series-10.2/guest-source-reply.json")
-        XCTAssertEqual(source.entriesDropped, 0)
-        XCTAssertEqual(source.steps?.count, 22)
-        XCTAssertEqual(source.steps?.first, DowntimeStep(name: "clock-stop", kind: .work, timeUS: 0, startUS: 170))
-        XCTAssertEqual(source.steps?[2], DowntimeStep(name: "virtio_blk_dma_restart_cb",
-                                                      device: "/machine/peripheral/guest-disk-dev/virtio-backend",
-                                                      type: "virtio-blk-device", kind: .main, timeUS: 1, startUS: 268))
-        XCTAssertEqual(source.seriesMembers, Set(series030).subtracting([SeriesMember.deviceLoadTimes]))
-        XCTAssertEqual(source.qemuTimes, QEMUTimes(downtimeMS: 38, setupTimeMS: 1, totalTimeMS: 842))
+        #expect(source.entriesDropped == 0)
+        #expect(source.steps?.count == 22)
+        #expect(source.steps?.first == DowntimeStep(name: "clock-stop", kind: .work, timeUS: 0, startUS: 170))
+        #expect(source.steps?[2] == DowntimeStep(name: "virtio_blk_dma_restart_cb",
+                                                 device: "/machine/peripheral/guest-disk-dev/virtio-backend",
+                                                 type: "virtio-blk-device", kind: .main, timeUS: 1, startUS: 268))
+        #expect(source.seriesMembers == Set(series030).subtracting([SeriesMember.deviceLoadTimes]))
+        #expect(source.qemuTimes == QEMUTimes(downtimeMS: 38, setupTimeMS: 1, totalTimeMS: 842))
     }
 
-    func testHandlerFlagsAreKeptForDeviceStateTimesOnly() throws {
+    @Test func handlerFlagsAreKeptForDeviceStateTimesOnly() throws {
         let reply = try Fixtures.reply(text: """
             {"return": {"status": "completed", "iterable-state-times": [{"name": "ram", "instance-id": 0, "save-time": 100, "handler": true}],
              "device-state-times": [{"name": "timer", "instance-id": 0, "save-time": 15},
                                     {"name": "slirp", "instance-id": 0, "save-time": 19, "handler": true}],
              "device-load-times": [{"name": "x", "instance-id": 1, "load-time": 2, "handler": true, "iterable": true}]}}
             """)
-        XCTAssertEqual(reply.deviceStateTimes?.map(\.handler), [false, true])
-        XCTAssertEqual(reply.iterableStateTimes?.map(\.handler), [false])
-        XCTAssertEqual(reply.deviceLoadTimes, [DeviceTime(name: "x", instanceID: 1, section: .iterable, timeUS: 2)])
+        #expect(reply.deviceStateTimes?.map(\.handler) == [false, true])
+        #expect(reply.iterableStateTimes?.map(\.handler) == [false])
+        #expect(reply.deviceLoadTimes == [DeviceTime(name: "x", instanceID: 1, section: .iterable, timeUS: 2)])
     }
 
     /// Each fault is named as the CLI prints it.
-    func testBadRepliesAreRefusedWithTheirReason() {
+    @Test func badRepliesAreRefusedWithTheirReason() {
         let completed = #"{"status": "completed", "#
         let cases: [(String, String)] = [
             (#"[1, 2]"#, "query-migrate reply is not a JSON object"),
@@ -117,26 +117,25 @@ final class MigrateReplyTests: XCTestCase {
             ("status: completed", "not JSON"), ("5", "not JSON"), (#""x""#, "not JSON"), ("{} x", "not JSON"), ("", "not JSON"),
         ]
         for (text, message) in cases {
-            XCTAssertThrowsError(try Fixtures.reply(text: text), text) { error in
-                XCTAssertEqual((error as? QueryMigrateError)?.description, message, text)
-            }
+            let error = #expect(throws: QueryMigrateError.self, "\(text)") { try Fixtures.reply(text: text) }
+            #expect(error?.description == message, "\(text)")
         }
     }
 
-    func testTheLargestValuesAndIntegralNumbersAreRead() throws {
+    @Test func theLargestValuesAndIntegralNumbersAreRead() throws {
         let ok = try Fixtures.reply(text: """
             {"status": "completed", "downtime": 7.0, "setup-time": true, "total-time": -3,
              "device-load-times": [{"name": "a", "instance-id": 4294967295, "load-time": 18446744073709551615, "iterable": false}],
              "downtime-checkpoints": [{"name": "c", "time": -5}]}
             """)
-        XCTAssertEqual(ok.deviceLoadTimes, [DeviceTime(name: "a", instanceID: .max, section: .nonIterable, timeUS: .max)])
-        XCTAssertEqual(ok.checkpoints, [Checkpoint(name: "c", timestampUS: -5)])
+        #expect(ok.deviceLoadTimes == [DeviceTime(name: "a", instanceID: .max, section: .nonIterable, timeUS: .max)])
+        #expect(ok.checkpoints == [Checkpoint(name: "c", timestampUS: -5)])
         // QEMU's own times are read where they are integers ≥ 0, left out otherwise.
-        XCTAssertEqual(ok.qemuTimes, QEMUTimes(downtimeMS: 7))
-        XCTAssertEqual(ok.seriesMembers, [SeriesMember.deviceLoadTimes, SeriesMember.downtimeCheckpoints])
+        #expect(ok.qemuTimes == QEMUTimes(downtimeMS: 7))
+        #expect(ok.seriesMembers == [SeriesMember.deviceLoadTimes, SeriesMember.downtimeCheckpoints])
         let none = try Fixtures.reply(text: "{}")
-        XCTAssertNil(none.status)
-        XCTAssertNil(none.deviceStateTimes)
-        XCTAssertTrue(none.seriesMembers.isEmpty)
+        #expect(none.status == nil)
+        #expect(none.deviceStateTimes == nil)
+        #expect(none.seriesMembers.isEmpty)
     }
 }

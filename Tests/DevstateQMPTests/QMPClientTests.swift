@@ -2,7 +2,7 @@
 @testable import DevstateQMP
 import DevstateModel
 import Foundation
-import XCTest
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,8 +54,8 @@ final class FakeQMP: @unchecked Sendable {
     deinit { unlink(path) }
 }
 
-final class QMPClientTests: XCTestCase {
-    func testGreetingCommandsAndEvents() throws {
+@Suite(.serialized) struct QMPClientTests {
+    @Test func greetingCommandsAndEvents() throws {
         let migrate = String(decoding: try Fixtures.data("qmp/q35-source.json"), as: UTF8.self).replacingOccurrences(of: "\n", with: "")
         let fake = try FakeQMP(before: [#"{"event": "RESUME", "timestamp": {"seconds": 1, "microseconds": 5}}"#, "", FakeQMP.greeting], replies: [
             "query-migrate": [#"{"timestamp": {"seconds": 3, "microseconds": 500000}, "event": "MIGRATION", "data": {"status": "completed"}}"#, migrate],
@@ -65,22 +65,22 @@ final class QMPClientTests: XCTestCase {
             "query-version": [#"{"return": {"qemu": {"micro": 1, "minor": 2, "major": 10}, "package": "x"}}"#],
         ])
         let client = try QMPClient(socketPath: fake.path, timeoutSeconds: 5)
-        XCTAssertEqual(client.qemuVersion, "10.0.2")
-        XCTAssertEqual(client.peerPID, getpid())
-        XCTAssertEqual(client.queryName(), "vm1")
-        XCTAssertEqual(client.queryVersion(), "10.2.1")
-        XCTAssertTrue(client.migrationEventsEnabled())
-        XCTAssertEqual(try client.queryMigrateMembers().intersection(SeriesMember.all), Set(series020))
-        XCTAssertEqual(try client.queryMigrate(), try Fixtures.reply("qmp/q35-source.json"))
+        #expect(client.qemuVersion == "10.0.2")
+        #expect(client.peerPID == getpid())
+        #expect(client.queryName() == "vm1")
+        #expect(client.queryVersion() == "10.2.1")
+        #expect(client.migrationEventsEnabled())
+        #expect(try client.queryMigrateMembers().intersection(SeriesMember.all) == Set(series020))
+        #expect(try client.queryMigrate() == Fixtures.reply("qmp/q35-source.json"))
         // The event that came with the reply is queued; the one ahead of the greeting is not.
-        XCTAssertEqual(try client.nextEvent(timeoutMS: 0), QMPEvent(name: "MIGRATION", timestamp: 3.5, status: "completed"))
-        XCTAssertNil(try client.nextEvent(timeoutMS: 50))
-        XCTAssertEqual(fake.received.first, #"{"execute":"qmp_capabilities"}"#)
-        XCTAssertEqual(fake.received.count, 6)
-        XCTAssertTrue(fake.received.allSatisfy { line in QMPClient.readOnlyCommands.contains { line.contains("\"\($0)\"") } })
+        #expect(try client.nextEvent(timeoutMS: 0) == QMPEvent(name: "MIGRATION", timestamp: 3.5, status: "completed"))
+        #expect(try client.nextEvent(timeoutMS: 50) == nil)
+        #expect(fake.received.first == #"{"execute":"qmp_capabilities"}"#)
+        #expect(fake.received.count == 6)
+        #expect(fake.received.allSatisfy { line in QMPClient.readOnlyCommands.contains { line.contains("\"\($0)\"") } })
     }
 
-    func testOnlyAllowedCommandsAreSentAndErrorsAreNamed() throws {
+    @Test func onlyAllowedCommandsAreSentAndErrorsAreNamed() throws {
         let fake = try FakeQMP(replies: [
             "trace-event-get-state": [#"{"return": [{"name": "vmstate_downtime_save", "state": "enabled"}, {"name": "a", "state": "unavailable"}]}"#],
             "trace-event-set-state": [#"{"error": {"class": "GenericError", "desc": "No such event"}}"#],
@@ -88,10 +88,9 @@ final class QMPClientTests: XCTestCase {
             "query-migrate": [#"{"return": "#],
         ], hangUpAfter: "query-migrate")
         let reader = try QMPClient(socketPath: fake.path)
-        XCTAssertThrowsError(try reader.traceEventStates("vmstate_downtime_*")) { error in
-            XCTAssertTrue("\(error)".hasPrefix("trace-event-get-state: not sent (devstate sends only qmp_capabilities, query-migrate, "))
-        }
-        XCTAssertEqual(fake.received.count, 1)
+        let notSent = #expect(throws: (any Error).self) { try reader.traceEventStates("vmstate_downtime_*") }
+        #expect(notSent.map { "\($0)" }?.hasPrefix("trace-event-get-state: not sent (devstate sends only qmp_capabilities, query-migrate, ") == true)
+        #expect(fake.received.count == 1)
         let fake2 = try FakeQMP(replies: [
             "trace-event-get-state": [#"{"return": [{"name": "vmstate_downtime_save", "state": "enabled"}, {"name": "a", "state": "unavailable"}]}"#],
             "trace-event-set-state": [#"{"error": {"class": "GenericError", "desc": "No such event"}}"#],
@@ -100,36 +99,37 @@ final class QMPClientTests: XCTestCase {
             "query-migrate": [#"{"return": "#],
         ], hangUpAfter: "query-migrate")
         let tracer = try QMPClient(socketPath: fake2.path, allowTraceControl: true)
-        XCTAssertEqual(try tracer.traceEventStates("vmstate_downtime_*").map { "\($0.name)=\($0.state)" },
-                       ["a=unavailable", "vmstate_downtime_save=enabled"])
-        XCTAssertThrowsError(try tracer.setTraceEvents("vmstate_downtime_*", enable: true)) { error in
-            XCTAssertEqual("\(error)", "trace-event-set-state: GenericError: No such event")
-        }
-        XCTAssertEqual(fake2.received[2], #"{"arguments":{"enable":true,"ignore-unavailable":true,"name":"vmstate_downtime_*"},"execute":"trace-event-set-state"}"#)
-        XCTAssertThrowsError(try tracer.executeRaw("query-name")) { XCTAssertEqual("\($0)", "query-name: unexpected reply") }
-        XCTAssertNil(tracer.queryVersion())
-        XCTAssertThrowsError(try tracer.execute("query-version", as: [String].self)) { XCTAssertEqual("\($0)", "query-version: unexpected reply") }
-        XCTAssertThrowsError(try tracer.queryMigrate()) { XCTAssertEqual("\($0)", "QMP sent something that is not a JSON object") }
-        XCTAssertThrowsError(try tracer.nextEvent(timeoutMS: 1000)) { XCTAssertEqual(($0 as? QMPError)?.closed, true) }
+        #expect(try tracer.traceEventStates("vmstate_downtime_*").map { "\($0.name)=\($0.state)" } ==
+                ["a=unavailable", "vmstate_downtime_save=enabled"])
+        let refused = #expect(throws: (any Error).self) { try tracer.setTraceEvents("vmstate_downtime_*", enable: true) }
+        #expect(refused.map { "\($0)" } == "trace-event-set-state: GenericError: No such event")
+        #expect(fake2.received[2] == #"{"arguments":{"enable":true,"ignore-unavailable":true,"name":"vmstate_downtime_*"},"execute":"trace-event-set-state"}"#)
+        let raw = #expect(throws: (any Error).self) { try tracer.executeRaw("query-name") }
+        #expect(raw.map { "\($0)" } == "query-name: unexpected reply")
+        #expect(tracer.queryVersion() == nil)
+        let version = #expect(throws: (any Error).self) { try tracer.execute("query-version", as: [String].self) }
+        #expect(version.map { "\($0)" } == "query-version: unexpected reply")
+        let migrate = #expect(throws: (any Error).self) { try tracer.queryMigrate() }
+        #expect(migrate.map { "\($0)" } == "QMP sent something that is not a JSON object")
+        let closed = #expect(throws: QMPError.self) { try tracer.nextEvent(timeoutMS: 1000) }
+        #expect(closed?.closed == true)
     }
 
-    func testAReplyThatIsNotQueryMigratesIsNamed() throws {
+    @Test func aReplyThatIsNotQueryMigratesIsNamed() throws {
         let fake = try FakeQMP(replies: ["query-migrate": [#"{"return": [1]}"#]])
-        XCTAssertThrowsError(try QMPClient(socketPath: fake.path).queryMigrate()) {
-            XCTAssertEqual("\($0)", "query-migrate reply is not a JSON object")
-        }
+        let error = #expect(throws: (any Error).self) { try QMPClient(socketPath: fake.path).queryMigrate() }
+        #expect(error.map { "\($0)" } == "query-migrate reply is not a JSON object")
     }
 
-    func testSomethingElseThanQMPIsRefused() throws {
+    @Test func somethingElseThanQMPIsRefused() throws {
         let garbage = try FakeQMP(before: [#"{"return": {}}"#])
-        XCTAssertThrowsError(try QMPClient(socketPath: garbage.path)) {
-            XCTAssertEqual("\($0)", "\(garbage.path) did not greet with QMP (is it a QMP socket?)")
-        }
+        let notQMP = #expect(throws: (any Error).self) { try QMPClient(socketPath: garbage.path) }
+        #expect(notQMP.map { "\($0)" } == "\(garbage.path) did not greet with QMP (is it a QMP socket?)")
         let missing = NSTemporaryDirectory() + "no-such-\(UUID().uuidString).sock"
-        XCTAssertThrowsError(try QMPClient(socketPath: missing, timeoutSeconds: 1)) {
-            XCTAssertEqual("\($0)", "cannot connect to \(missing): No such file or directory")
-        }
+        let noSocket = #expect(throws: (any Error).self) { try QMPClient(socketPath: missing, timeoutSeconds: 1) }
+        #expect(noSocket.map { "\($0)" } == "cannot connect to \(missing): No such file or directory")
         let silent = try FakeQMP(before: [])
-        XCTAssertThrowsError(try QMPClient(socketPath: silent.path, timeoutSeconds: 1)) { XCTAssertEqual("\($0)", "QMP timed out") }
+        let timedOut = #expect(throws: (any Error).self) { try QMPClient(socketPath: silent.path, timeoutSeconds: 1) }
+        #expect(timedOut.map { "\($0)" } == "QMP timed out")
     }
 }

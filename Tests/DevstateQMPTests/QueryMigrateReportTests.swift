@@ -2,45 +2,45 @@
 @testable import DevstateQMP
 import DevstateModel
 import Foundation
-import XCTest
+import Testing
 
-final class QueryMigrateReportTests: XCTestCase {
+@Suite struct QueryMigrateReportTests {
     func input(_ text: String, _ role: Side, schema: [String]? = nil, version: String? = nil) throws -> QueryMigrateInput {
         QueryMigrateInput(endpoint: role == .source ? "s" : "d", role: role, qemuVersion: version,
                           reply: try Fixtures.reply(text: text), schemaMembers: schema.map(Set.init))
     }
 
     /// Both saved replies of the full 0.2.0 series: a complete run of both sides.
-    func testTheFixtureRepliesGiveBothSides() throws {
+    @Test func theFixtureRepliesGiveBothSides() throws {
         let (facts, source, destination, inputs) = QueryMigrateReport.sides(
             [try Fixtures.input("qmp/q35-source.json", .source), try Fixtures.input("qmp/q35-destination.json", .destination)])
-        XCTAssertEqual(facts.map(\.outcome), [.complete, .complete])
-        XCTAssertTrue(facts.allSatisfy { $0.rendered && $0.series == .v020 && $0.seriesFrom == .members && $0.message == nil })
-        XCTAssertEqual(facts[0].qemuTimes.downtimeMS, 6)
-        XCTAssertFalse(facts[1].qemuTimes.any)
-        let s = try XCTUnwrap(source), d = try XCTUnwrap(destination)
-        XCTAssertEqual(s.devices.count, 41 + (try Fixtures.reply("qmp/q35-source.json").iterableStateTimes?.count ?? -1))
-        XCTAssertEqual(s.devices.first?.section, .iterable)
-        XCTAssertEqual(s.deviceCount, s.devices.count)
-        XCTAssertEqual(d.devices.count, 40)
-        XCTAssertEqual(s.checkpoints.map(\.name), KnownCheckpoints.source)
-        XCTAssertTrue(s.checkpoints.allSatisfy { $0.line == 0 && $0.timestampUS != nil })
-        XCTAssertEqual(s.reply, facts[0])
-        XCTAssertEqual(d.reply, facts[1])
-        XCTAssertFalse(s.hasLines)
-        XCTAssertEqual(s.completed, true)
-        XCTAssertNil(s.originUS)
-        XCTAssertEqual(d.originUS, 0)
-        XCTAssertEqual(s.namesSteps, false)
-        XCTAssertTrue(s.notes.isEmpty && d.notes.isEmpty)
-        XCTAssertEqual(inputs.map(\.path), ["qmp/q35-source.json", "qmp/q35-destination.json"])
-        XCTAssertEqual(inputs.map(\.sources), [1, 0])
-        XCTAssertEqual(inputs.map(\.destinations), [0, 1])
-        XCTAssertEqual(inputs.map(\.queryMigrate), facts)
-        XCTAssertEqual(inputs.map(\.role), ["source", "destination"])
+        #expect(facts.map(\.outcome) == [.complete, .complete])
+        #expect(facts.allSatisfy { $0.rendered && $0.series == .v020 && $0.seriesFrom == .members && $0.message == nil })
+        #expect(facts[0].qemuTimes.downtimeMS == 6)
+        #expect(!facts[1].qemuTimes.any)
+        let s = try #require(source), d = try #require(destination)
+        #expect(s.devices.count == 41 + (try Fixtures.reply("qmp/q35-source.json").iterableStateTimes?.count ?? -1))
+        #expect(s.devices.first?.section == .iterable)
+        #expect(s.deviceCount == s.devices.count)
+        #expect(d.devices.count == 40)
+        #expect(s.checkpoints.map(\.name) == KnownCheckpoints.source)
+        #expect(s.checkpoints.allSatisfy { $0.line == 0 && $0.timestampUS != nil })
+        #expect(s.reply == facts[0])
+        #expect(d.reply == facts[1])
+        #expect(!s.hasLines)
+        #expect(s.completed == true)
+        #expect(s.originUS == nil)
+        #expect(d.originUS == 0)
+        #expect(s.namesSteps == false)
+        #expect(s.notes.isEmpty && d.notes.isEmpty)
+        #expect(inputs.map(\.path) == ["qmp/q35-source.json", "qmp/q35-destination.json"])
+        #expect(inputs.map(\.sources) == [1, 0])
+        #expect(inputs.map(\.destinations) == [0, 1])
+        #expect(inputs.map(\.queryMigrate) == facts)
+        #expect(inputs.map(\.role) == ["source", "destination"])
     }
 
-    func testADestinationThatMigratedOutShowsNoDestinationPhases() throws {
+    @Test func aDestinationThatMigratedOutShowsNoDestinationPhases() throws {
         // Loads from its incoming migration, checkpoints from its later outgoing one.
         let text = """
             {"status": "completed",
@@ -51,33 +51,33 @@ final class QueryMigrateReportTests: XCTestCase {
              "downtime-checkpoints": [{"name": "src-downtime-start", "time": 0}, {"name": "src-downtime-end", "time": 90}]}
             """
         let (log, facts) = QueryMigrateReport.side(try input(text, .destination, schema: series020))
-        XCTAssertEqual(facts.outcome, .partial)
-        XCTAssertEqual(facts.missing, [SeriesMember.downtimeCheckpoints])
-        XCTAssertEqual(facts.message, "d (destination): PARTIAL report: the reply lacks part of what the series gives. "
+        #expect(facts.outcome == .partial)
+        #expect(facts.missing == [SeriesMember.downtimeCheckpoints])
+        #expect(facts.message == "d (destination): PARTIAL report: the reply lacks part of what the series gives. "
             + "Missing: the downtime checkpoints, so the phases and the downtime (downtime-checkpoints). " + QueryMigrateReport.traceHint)
-        let destination = try XCTUnwrap(log)
-        XCTAssertTrue(destination.checkpoints.isEmpty)
-        XCTAssertEqual(destination.devices.map(\.name), ["ram", "cpu"])
-        XCTAssertEqual(destination.devices.map(\.section), [.iterable, .nonIterable])
-        XCTAssertEqual(destination.notes, ["partial: downtime-checkpoints holds only the source's checkpoints (this process migrated out after loading), so the destination's phases and load time are unknown"])
+        let destination = try #require(log)
+        #expect(destination.checkpoints.isEmpty)
+        #expect(destination.devices.map(\.name) == ["ram", "cpu"])
+        #expect(destination.devices.map(\.section) == [.iterable, .nonIterable])
+        #expect(destination.notes == ["partial: downtime-checkpoints holds only the source's checkpoints (this process migrated out after loading), so the destination's phases and load time are unknown"])
         // As a source the same reply gives the source's saves, not the loads.
         let (asSource, sourceFacts) = QueryMigrateReport.side(try input(text, .source, schema: series020))
-        XCTAssertEqual(sourceFacts.outcome, .complete)
-        XCTAssertEqual(asSource?.devices.map(\.name), ["cpu"])
-        XCTAssertEqual(asSource?.checkpoints.map(\.timestampUS), [0, 90])
+        #expect(sourceFacts.outcome == .complete)
+        #expect(asSource?.devices.map(\.name) == ["cpu"])
+        #expect(asSource?.checkpoints.map(\.timestampUS) == [0, 90])
     }
 
-    func testMixedCheckpointsKeepTheSidesOwn() throws {
+    @Test func mixedCheckpointsKeepTheSidesOwn() throws {
         let text = #"{"status": "completed", "device-load-times": [], "downtime-checkpoints": [{"name": "src-downtime-start", "time": 0}, "#
             + #"{"name": "dst-precopy-loadvm-completed", "time": 5}, {"name": "src-downtime-end", "time": 9}]}"#
         let (log, facts) = QueryMigrateReport.side(try input(text, .destination))
-        XCTAssertEqual(facts.outcome, .complete)
-        XCTAssertEqual(log?.checkpoints.map(\.name), ["dst-precopy-loadvm-completed"])
-        XCTAssertEqual(log?.notes, ["left out the other side's checkpoints: src-downtime-start, src-downtime-end"])
+        #expect(facts.outcome == .complete)
+        #expect(log?.checkpoints.map(\.name) == ["dst-precopy-loadvm-completed"])
+        #expect(log?.notes == ["left out the other side's checkpoints: src-downtime-start, src-downtime-end"])
     }
 
     /// Series of library 0.3.0: what QEMU could not keep is counted and noted.
-    func testEntriesQEMUCouldNotKeepAreNoted() throws {
+    @Test func entriesQEMUCouldNotKeepAreNoted() throws {
         for (dropped, note) in [(UInt64(3), "3 entries"), (1, "1 entry"), (0, nil)] {
             let text = """
                 {"status": "completed", "downtime-entries-dropped": \(dropped),
@@ -86,16 +86,16 @@ final class QueryMigrateReportTests: XCTestCase {
                                           {"name": "dst-precopy-bh-vm-started", "time": 60}]}
                 """
             let (log, facts) = QueryMigrateReport.side(try input(text, .destination))
-            XCTAssertEqual(facts.series, .v030)
-            XCTAssertEqual(facts.entriesDropped, dropped)
-            XCTAssertEqual(facts.outcome, .complete)
-            XCTAssertEqual(log?.notes, note.map {
+            #expect(facts.series == .v030)
+            #expect(facts.entriesDropped == dropped)
+            #expect(facts.outcome == .complete)
+            #expect(log?.notes == note.map {
                 ["incomplete: QEMU could not keep \($0) of this side's lists (downtime-entries-dropped: a list was full or memory ran out); its devices, checkpoints and shares lack them"]
             } ?? [])
         }
     }
 
-    func testHandlerFlagsAndStepsReachTheSide() throws {
+    @Test func handlerFlagsAndStepsReachTheSide() throws {
         let text = """
             {"status": "completed", "iterable-state-times": [{"name": "ram", "instance-id": 0, "save-time": 100}],
              "device-state-times": [{"name": "timer", "instance-id": 0, "save-time": 15},
@@ -108,130 +108,130 @@ final class QueryMigrateReportTests: XCTestCase {
                                 {"name": "cb", "kind": "main", "start": 121, "time": 3, "device": "/m/x", "device-type": "t"}]}
             """
         let (log, facts) = QueryMigrateReport.side(try input(text, .source))
-        XCTAssertEqual(facts.outcome, .complete)
-        let source = try XCTUnwrap(log)
-        XCTAssertEqual(source.devices.map(\.name), ["ram", "timer", "slirp"])
-        XCTAssertEqual(source.devices.map(\.handler), [false, false, true])
+        #expect(facts.outcome == .complete)
+        let source = try #require(log)
+        #expect(source.devices.map(\.name) == ["ram", "timer", "slirp"])
+        #expect(source.devices.map(\.handler) == [false, false, true])
         // A step ends in the first phase whose end checkpoint is not before its end.
-        XCTAssertEqual(source.steps.map(\.checkpointsBefore), [1, 5, 3])
-        XCTAssertEqual(source.steps.map(\.startUS), [2, 160, 121])
-        XCTAssertEqual(source.steps[2].device, "/m/x")
-        XCTAssertEqual(source.namesSteps, true)
+        #expect(source.steps.map(\.checkpointsBefore) == [1, 5, 3])
+        #expect(source.steps.map(\.startUS) == [2, 160, 121])
+        #expect(source.steps[2].device == "/m/x")
+        #expect(source.namesSteps == true)
         // Without steps in the reply the schema tells whether QEMU names them.
         let plain = text.replacingOccurrences(of: #""downtime-steps""#, with: #""other""#)
-        XCTAssertEqual(QueryMigrateReport.side(try input(plain, .source)).0?.namesSteps, false)
-        XCTAssertEqual(QueryMigrateReport.side(try input(plain, .source, schema: series030 + [SeriesMember.downtimeSteps])).0?.namesSteps, true)
+        #expect(QueryMigrateReport.side(try input(plain, .source)).0?.namesSteps == false)
+        #expect(QueryMigrateReport.side(try input(plain, .source, schema: series030 + [SeriesMember.downtimeSteps])).0?.namesSteps == true)
     }
 
-    func testNoSeriesSaysSoWithTheTraceLogWay() throws {
+    @Test func noSeriesSaysSoWithTheTraceLogWay() throws {
         let (log, facts) = QueryMigrateReport.side(try input(#"{"status": "completed", "downtime": 6, "total-time": 120}"#, .source,
                                                              schema: ["status", "downtime"], version: "10.0.2"))
-        XCTAssertNil(log)
-        XCTAssertEqual(facts.outcome, .noSeries)
-        XCTAssertEqual(facts.series, .none)
-        XCTAssertEqual(facts.seriesFrom, .schema)
-        XCTAssertEqual(facts.qemuTimes, QEMUTimes(downtimeMS: 6, totalTimeMS: 120))
-        XCTAssertFalse(facts.rendered)
-        XCTAssertEqual(facts.message, "s (source, QEMU 10.0.2): device-state-times is NOT present: this QEMU does not have our "
+        #expect(log == nil)
+        #expect(facts.outcome == .noSeries)
+        #expect(facts.series == .none)
+        #expect(facts.seriesFrom == .schema)
+        #expect(facts.qemuTimes == QEMUTimes(downtimeMS: 6, totalTimeMS: 120))
+        #expect(!facts.rendered)
+        #expect(facts.message == "s (source, QEMU 10.0.2): device-state-times is NOT present: this QEMU does not have our "
             + "device-state-times series (query-qmp-schema says: query-migrate has none of device-state-times, "
             + "iterable-state-times, device-load-times, downtime-checkpoints, downtime-entries-dropped), so it reports "
             + "no per-device downtime over QMP (migration status \"completed\"). With QEMU ≥ 8.2 use trace logs instead: "
             + "start both QEMUs with -trace vmstate_downtime_save -trace vmstate_downtime_load -trace "
             + "vmstate_downtime_checkpoint -msg timestamp=on -D LOG, then run devstate report SRC.log DST.log.")
         // A completed saved reply without members: no series either.
-        XCTAssertEqual(QueryMigrateReport.side(try input(#"{"status": "completed"}"#, .destination)).1.outcome, .noSeries)
+        #expect(QueryMigrateReport.side(try input(#"{"status": "completed"}"#, .destination)).1.outcome == .noSeries)
     }
 
-    func testTheSeriesWithoutACompletedMigrationIsNotCompleted() throws {
+    @Test func theSeriesWithoutACompletedMigrationIsNotCompleted() throws {
         let (log, facts) = QueryMigrateReport.side(try input(#"{"status": "active", "total-time": 1200}"#, .source, schema: series020))
-        XCTAssertNil(log)
-        XCTAssertEqual(facts.outcome, .notCompleted)
-        XCTAssertEqual(facts.series, .v020)
-        XCTAssertEqual(facts.message, "s (source): this QEMU has our series (0.2.0; query-qmp-schema says), but no completed "
+        #expect(log == nil)
+        #expect(facts.outcome == .notCompleted)
+        #expect(facts.series == .v020)
+        #expect(facts.message == "s (source): this QEMU has our series (0.2.0; query-qmp-schema says), but no completed "
             + "outgoing migration: query-migrate status is \"active\". The source's saves and phases appear once the "
             + "outgoing migration has status \"completed\"; ask again then.")
         let none = QueryMigrateReport.side(try input("{}", .destination, schema: series030)).1
-        XCTAssertEqual(none.outcome, .notCompleted)
-        XCTAssertNil(none.status)
-        XCTAssertEqual(none.message, "d (destination): this QEMU has our series (0.3.0; query-qmp-schema says), but no completed "
+        #expect(none.outcome == .notCompleted)
+        #expect(none.status == nil)
+        #expect(none.message == "d (destination): this QEMU has our series (0.3.0; query-qmp-schema says), but no completed "
             + "incoming migration: query-migrate status is none (no migration yet). The destination's loads and phases "
             + "appear once the incoming migration has status \"completed\"; ask again then.")
         // Completed, but an incoming migration asked as the source, and the other way round.
         let incoming = try Fixtures.reply("qmp/q35-destination.json")
         let asSource = QueryMigrateReport.side(QueryMigrateInput(endpoint: "s", role: .source, reply: incoming,
                                                                  schemaMembers: Set(series020))).1
-        XCTAssertEqual(asSource.outcome, .notCompleted)
-        XCTAssertTrue(asSource.message?.contains("status is \"completed\" and the reply has no device-state-times (it has "
+        #expect(asSource.outcome == .notCompleted)
+        #expect(asSource.message?.contains("status is \"completed\" and the reply has no device-state-times (it has "
             + "device-load-times: this QEMU's completed migration was an incoming one — is this the destination?). ") == true)
         let outgoing = try Fixtures.reply("qmp/q35-source.json")
         let asDestination = QueryMigrateReport.side(QueryMigrateInput(endpoint: "d", role: .destination, reply: outgoing)).1
-        XCTAssertEqual(asDestination.outcome, .notCompleted)
-        XCTAssertTrue(asDestination.message?.contains("(it has device-state-times: this QEMU's completed migration was an "
+        #expect(asDestination.outcome == .notCompleted)
+        #expect(asDestination.message?.contains("(it has device-state-times: this QEMU's completed migration was an "
             + "outgoing one — is this the source?)") == true)
     }
 
     /// A saved reply without members and not completed cannot tell the series.
-    func testASavedReplyOfAnUnfinishedMigrationCannotTell() throws {
+    @Test func aSavedReplyOfAnUnfinishedMigrationCannotTell() throws {
         let saved = QueryMigrateInput(endpoint: "r.json", role: .source, reply: try Fixtures.reply(text: #"{"return": {"status": "setup"}}"#),
                                       noSchemaReason: "a saved reply carries no schema")
         let facts = QueryMigrateReport.side(saved).1
-        XCTAssertEqual(facts.outcome, .notCompleted)
-        XCTAssertEqual(facts.series, .unknown)
-        XCTAssertEqual(facts.seriesFrom, .members)
-        XCTAssertEqual(facts.message, "r.json (source): no completed outgoing migration: status is \"setup\". Whether this QEMU "
+        #expect(facts.outcome == .notCompleted)
+        #expect(facts.series == .unknown)
+        #expect(facts.seriesFrom == .members)
+        #expect(facts.message == "r.json (source): no completed outgoing migration: status is \"setup\". Whether this QEMU "
             + "has our series cannot be told (judged from the reply's members, as a saved reply carries no schema, and the "
             + "series' members appear only once a migration has completed). Save the reply again after the migration "
             + "completes, or ask the QEMU itself with devstate query SOCKET.")
     }
 
-    func testOnlyTheOldSeriesGivesAPartialReportThatSaysWhatIsMissing() throws {
+    @Test func onlyTheOldSeriesGivesAPartialReportThatSaysWhatIsMissing() throws {
         let (log, facts) = QueryMigrateReport.side(try Fixtures.input("qmp/q35-source-v010.json", .source))
-        XCTAssertEqual(facts.outcome, .partial)
-        XCTAssertEqual(facts.series, .v010)
-        XCTAssertEqual(facts.missing, ["iterable-state-times", "downtime-checkpoints", "device-load-times"])
-        XCTAssertTrue(facts.rendered)
-        XCTAssertEqual(facts.message, "qmp/q35-source-v010.json (source): PARTIAL report: this QEMU has only the 0.1.0 series "
+        #expect(facts.outcome == .partial)
+        #expect(facts.series == .v010)
+        #expect(facts.missing == ["iterable-state-times", "downtime-checkpoints", "device-load-times"])
+        #expect(facts.rendered)
+        #expect(facts.message == "qmp/q35-source-v010.json (source): PARTIAL report: this QEMU has only the 0.1.0 series "
             + "(judged from the reply's members, as a saved reply carries no schema: query-migrate has device-state-times but "
             + "not iterable-state-times, device-load-times, downtime-checkpoints), so the report holds the source's "
             + "non-iterable device saves only. Missing: iterable saves (iterable-state-times); the destination's loads "
             + "(device-load-times); the downtime checkpoints, so the phases and the downtime (downtime-checkpoints). "
             + QueryMigrateReport.traceHint)
-        XCTAssertEqual(log?.devices.count, 41)
-        XCTAssertEqual(log?.notes, [
+        #expect(log?.devices.count == 41)
+        #expect(log?.notes == [
             "partial: no iterable-state-times in query-migrate (0.1.0 series), so the iterable saves at switchover (ram, …) are missing",
             "partial: no downtime-checkpoints in query-migrate (0.1.0 series), so the phases, the downtime and shares of phase are unknown (shares are of summed device time)",
             "partial: the 0.1.0 series reports no destination loads (device-load-times)",
         ])
         // The destination of a 0.1.0 QEMU reports nothing: partial, without a side.
         let (none, dst) = QueryMigrateReport.side(try input(#"{"status": "completed"}"#, .destination, schema: series010))
-        XCTAssertNil(none)
-        XCTAssertEqual(dst.outcome, .partial)
-        XCTAssertFalse(dst.rendered)
-        XCTAssertEqual(dst.missing, ["device-load-times", "downtime-checkpoints"])
-        XCTAssertEqual(dst.message, "d (destination): this QEMU has only the 0.1.0 series (query-qmp-schema says: query-migrate "
+        #expect(none == nil)
+        #expect(dst.outcome == .partial)
+        #expect(!dst.rendered)
+        #expect(dst.missing == ["device-load-times", "downtime-checkpoints"])
+        #expect(dst.message == "d (destination): this QEMU has only the 0.1.0 series (query-qmp-schema says: query-migrate "
             + "has device-state-times but not device-load-times), which reports nothing for the destination: its device "
             + "loads and load phases are missing from this report. " + QueryMigrateReport.traceHint)
         // Judged from members, a 0.1.0 reply for the destination is the same.
         let saved = QueryMigrateReport.side(try input(#"{"status": "completed", "device-state-times": []}"#, .destination)).1
-        XCTAssertEqual(saved.outcome, .partial)
-        XCTAssertEqual(saved.missing, ["device-load-times", "downtime-checkpoints"])
+        #expect(saved.outcome == .partial)
+        #expect(saved.missing == ["device-load-times", "downtime-checkpoints"])
     }
 
     /// Without either side there is no run, but every input is summarized; a later input of a
     /// side replaces an earlier one.
-    func testSidesSummarizeEveryInput() throws {
+    @Test func sidesSummarizeEveryInput() throws {
         let stock = try input(#"{"status": "completed"}"#, .source, schema: [])
         let (facts, source, destination, inputs) = QueryMigrateReport.sides([stock])
-        XCTAssertNil(source)
-        XCTAssertNil(destination)
-        XCTAssertEqual(facts.map(\.outcome), [.noSeries])
-        XCTAssertEqual(inputs.map(\.sources), [0])
-        XCTAssertEqual(inputs.first?.queryMigrate?.outcome, .noSeries)
+        #expect(source == nil)
+        #expect(destination == nil)
+        #expect(facts.map(\.outcome) == [.noSeries])
+        #expect(inputs.map(\.sources) == [0])
+        #expect(inputs.first?.queryMigrate?.outcome == .noSeries)
         let first = try Fixtures.input("qmp/q35-source.json", .source)
         var second = first
         second.endpoint = "again"
         let twice = QueryMigrateReport.sides([first, second])
-        XCTAssertEqual(twice.source?.file, "again")
-        XCTAssertEqual(twice.inputs.map(\.sources), [1, 1])
+        #expect(twice.source?.file == "again")
+        #expect(twice.inputs.map(\.sources) == [1, 1])
     }
 }

@@ -2,11 +2,13 @@
 import DeviceStateTimes
 import DevstateModel
 import DevstateRender
-import XCTest
+import Testing
 
 /// The report writes `device-state-times` from its rows; the recorder's own json-c writer is
 /// what QEMU returns. Both must give the same bytes for the same entries.
-final class DeviceStateTimesJSONTests: XCTestCase {
+@Suite struct DeviceStateTimesJSONTests {
+    let temporary = TemporaryLogs()
+
     /// The recorder's JSON for the rows a side says it kept, fed in their order.
     func recorderJSON(_ side: SideReport) throws -> String {
         let recorder = Recorder()
@@ -14,27 +16,27 @@ final class DeviceStateTimesJSONTests: XCTestCase {
         for row in side.devices where row.inDeviceStateTimes {
             let outcome = try recorder.record(nameBytes: row.device.idstr, instanceID: row.device.instanceID,
                                               saveTime: row.device.timeUS, kind: row.hasVMSD ? .vmsd : .handler)
-            XCTAssertEqual(outcome, .kept)
+            #expect(outcome == .kept)
         }
         try recorder.endRun()
         return try recorder.snapshot().json()
     }
 
-    func testFixturesEqualTheRecordersJSON() throws {
+    @Test func fixturesEqualTheRecordersJSON() throws {
         for release in Fixtures.releases {
             for fixture in ["pc", "q35", "pc-notimestamp"] {
                 let sides = try runs(pair("\(fixture)-source.log", "\(fixture)-destination.log", release: release))
                     .flatMap { [$0.source, $0.destination].compactMap { $0 } }
-                XCTAssertGreaterThanOrEqual(sides.count, 2)
+                #expect(sides.count >= 2)
                 for side in sides {
-                    XCTAssertEqual(side.deviceStateTimesJSON, try recorderJSON(side))
-                    XCTAssertGreaterThan(side.deviceStateTimesJSON.count, 100, "a real run keeps devices")
+                    #expect(try side.deviceStateTimesJSON == recorderJSON(side))
+                    #expect(side.deviceStateTimesJSON.count > 100, "a real run keeps devices")
                 }
             }
         }
     }
 
-    func testEscapedNamesEqualTheRecordersJSON() throws {
+    @Test func escapedNamesEqualTheRecordersJSON() throws {
         // Control characters (but line ends, which end a trace line), quote, backslash, slash,
         // DEL, valid and invalid UTF-8.
         var names: [[UInt8]] = (0x01..<0x20).filter { $0 != 0x0A && $0 != 0x0D }.map { [0x63, UInt8($0), 0x78] }
@@ -47,18 +49,18 @@ final class DeviceStateTimesJSONTests: XCTestCase {
             log += Array(" instance_id=\(i) downtime=\(i + 1)\n".utf8)
         }
         log += Array("1@1795769731.999999:vmstate_downtime_checkpoint src-downtime-end\n".utf8)
-        let side = try XCTUnwrap(try runs(pair(try temporaryLog(self, log), nil)).first?.source)
-        XCTAssertGreaterThan(side.devices.filter(\.inDeviceStateTimes).count, names.count / 2)
+        let side = try #require(try runs(pair(try temporary.log(log), nil)).first?.source)
+        #expect(side.devices.filter(\.inDeviceStateTimes).count > names.count / 2)
         let json = side.deviceStateTimesJSON
-        XCTAssertEqual(json, try recorderJSON(side))
+        #expect(try json == recorderJSON(side))
         for expected in [#""we\"ird,name""#, #""back\\slash""#, #""c\u0001x""#, #""c\bx""#, #""c\tx""#, #""c\fx""#, #""a/b/""#,
                          "\"d\u{7f}\""] {
-            XCTAssertTrue(json.contains(expected), "\(expected) missing from \(json)")
+            #expect(json.contains(expected), "\(expected) missing from \(json)")
         }
     }
 
     /// A handler entry (no vmsd, recorded on opt-in) is marked as QEMU marks it.
-    func testHandlerEntriesEqualTheRecordersJSON() throws {
+    @Test func handlerEntriesEqualTheRecordersJSON() throws {
         var log = SideLog(side: .source, file: "s", index: 1, startedAtCheckpoint: true)
         log.reply = QueryMigrateFacts(endpoint: "s", role: .source, series: .v030, seriesFrom: .members, outcome: .complete,
                                       rendered: true)
@@ -71,8 +73,8 @@ final class DeviceStateTimesJSONTests: XCTestCase {
         let side = SideReport(log: log, devices: rows, phases: [], checkpoints: [], types: [], recorder: RecorderInfo(),
                               originUS: nil, totalUS: nil, shareBasis: ShareBases(iterable: .sum, nonIterable: .sum),
                               notes: [], steps: [], named: NamedTime(downtimeUS: nil, devicesUS: 934, stepsUS: 0, stepsKnown: false))
-        XCTAssertEqual(side.deviceStateTimesJSON,
-                       #"[{"name":"timer","instance-id":0,"save-time":15},{"name":"slirp","instance-id":0,"save-time":19,"handler":true}]"#)
-        XCTAssertEqual(side.deviceStateTimesJSON, try recorderJSON(side))
+        #expect(side.deviceStateTimesJSON ==
+                #"[{"name":"timer","instance-id":0,"save-time":15},{"name":"slirp","instance-id":0,"save-time":19,"handler":true}]"#)
+        #expect(try side.deviceStateTimesJSON == recorderJSON(side))
     }
 }

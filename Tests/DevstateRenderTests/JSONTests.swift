@@ -2,10 +2,10 @@
 @testable import DevstateRender
 import DevstateModel
 import Foundation
-import XCTest
+import Testing
 
 /// The JSON writer and the report document (`devstate-report/1`).
-final class JSONTests: XCTestCase {
+@Suite struct JSONTests {
     func written(pretty: Bool, _ body: (inout JSONWriter) -> Void) -> String {
         var json = JSONWriter(pretty: pretty)
         body(&json)
@@ -39,12 +39,12 @@ final class JSONTests: XCTestCase {
         json.end()
     }
 
-    func testCompactAndPrettyLayouts() {
+    @Test func compactAndPrettyLayouts() {
         let escaped = #""quo\"te back\\slash new\nline tab\t ctl\u0001 del\u007f ünï日本🙂""#
-        XCTAssertEqual(written(pretty: false, document),
-                       #"{"empty-array":[],"empty-object":{},"null":null,"text":"# + escaped
-                       + #","numbers":[-3,18446744073709551615,0.5263,true,null],"nested":[{"a":[[]]},[1,2]]}"#)
-        XCTAssertEqual(written(pretty: true, document), """
+        #expect(written(pretty: false, document) ==
+                #"{"empty-array":[],"empty-object":{},"null":null,"text":"# + escaped
+                + #","numbers":[-3,18446744073709551615,0.5263,true,null],"nested":[{"a":[[]]},[1,2]]}"#)
+        #expect(written(pretty: true, document) == """
             {
               "empty-array": [],
               "empty-object": {},
@@ -70,47 +70,47 @@ final class JSONTests: XCTestCase {
     }
 
     /// An idstr is written as its text: invalid UTF-8 replaced, escaped like any string.
-    func testIdstrsAreWrittenAsTheirText() throws {
+    @Test func idstrsAreWrittenAsTheirText() throws {
         for idstr: [UInt8] in [Array("0000:00:03.0/e1000e".utf8), Array("q\"\\x".utf8), [0x62, 0xff, 0xfe, 0x0a],
                                Array("ünï".utf8), [0xc3], [0x7f]] {
             let json = written(pretty: false) { $0.string(nil, bytes: idstr[...]) }
             let text = String(decoding: idstr, as: UTF8.self)
-            XCTAssertEqual(try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed) as? String, text)
-            XCTAssertEqual(json, written(pretty: false) { $0.string(nil, text) })
+            #expect(try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed) as? String == text)
+            #expect(json == written(pretty: false) { $0.string(nil, text) })
         }
     }
 
-    func testReportFollowsTheSchema() throws {
+    @Test func reportFollowsTheSchema() throws {
         for pretty in [false, true] {
             let text = try render(pcAndQ35) { JSONSink(pretty: pretty, out: $0) }
-            let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-            XCTAssertEqual(doc["schema"] as? String, "devstate-report/1")
-            let runs = try XCTUnwrap(doc["runs"] as? [[String: Any]])
-            XCTAssertEqual(runs.map { $0["run"] as? Int }, [1, 2, 3])
-            XCTAssertTrue(runs[0]["destination"] == nil && runs[1]["destination"] != nil && runs[2]["destination"] != nil)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            #expect(doc["schema"] as? String == "devstate-report/1")
+            let runs = try #require(doc["runs"] as? [[String: Any]])
+            #expect(runs.map { $0["run"] as? Int } == [1, 2, 3])
+            #expect(runs[0]["destination"] == nil && runs[1]["destination"] != nil && runs[2]["destination"] != nil)
             for run in runs {
-                let source = try XCTUnwrap(run["source"] as? [String: Any])
+                let source = try #require(run["source"] as? [String: Any])
                 for key in ["device-state-times", "devices", "no-vmsd", "by-type", "phases", "checkpoints", "recorder",
                             "downtime-us", "named", "share-basis", "notes"] {
-                    XCTAssertNotNil(source[key], key)
+                    #expect(source[key] != nil, "\(key)")
                 }
-                let times = try XCTUnwrap(source["device-state-times"] as? [[String: Any]])
-                XCTAssertTrue(times.allSatisfy { Set($0.keys) == ["name", "instance-id", "save-time"] })
-                let devices = try XCTUnwrap(source["devices"] as? [[String: Any]])
-                XCTAssertEqual(devices.filter { $0["in-device-state-times"] as? Bool == true }.count, times.count)
-                XCTAssertEqual((source["no-vmsd"] as? [Any])?.count, devices.filter { $0["vmsd"] as? Bool == false }.count)
-                XCTAssertEqual(source["from"] as? String, "trace-log")
+                let times = try #require(source["device-state-times"] as? [[String: Any]])
+                #expect(times.allSatisfy { Set($0.keys) == ["name", "instance-id", "save-time"] })
+                let devices = try #require(source["devices"] as? [[String: Any]])
+                #expect(devices.filter { $0["in-device-state-times"] as? Bool == true }.count == times.count)
+                #expect((source["no-vmsd"] as? [Any])?.count == devices.filter { $0["vmsd"] as? Bool == false }.count)
+                #expect(source["from"] as? String == "trace-log")
             }
-            let inputs = try XCTUnwrap(doc["inputs"] as? [[String: Any]])
-            XCTAssertEqual(inputs.count, 4)
-            XCTAssertEqual(inputs.map { $0["role"] as? String }, ["source", "destination", "source", "destination"])
-            XCTAssertEqual(doc["malformed-lines"] as? Int, 0)
-            XCTAssertTrue(text.hasSuffix("}\n"))
+            let inputs = try #require(doc["inputs"] as? [[String: Any]])
+            #expect(inputs.count == 4)
+            #expect(inputs.map { $0["role"] as? String } == ["source", "destination", "source", "destination"])
+            #expect(doc["malformed-lines"] as? Int == 0)
+            #expect(text.hasSuffix("}\n"))
         }
     }
 
     /// The pretty document is the compact one with spaces and line breaks between the tokens.
-    func testCompactIsThePrettyOneWithoutItsSpaces() throws {
+    @Test func compactIsThePrettyOneWithoutItsSpaces() throws {
         let compact = try render(pcAndQ35) { JSONSink(pretty: false, out: $0) }
         let pretty = try render(pcAndQ35) { JSONSink(pretty: true, out: $0) }
         var minified: [UInt8] = []
@@ -126,13 +126,13 @@ final class JSONTests: XCTestCase {
                 minified.append(b)
             }
         }
-        XCTAssertGreaterThan(compact.count, 10_000)
-        XCTAssertEqual(String(decoding: minified, as: UTF8.self) + "\n", compact)
-        XCTAssertTrue(pretty.hasPrefix("{\n  \"schema\": \"devstate-report/1\",\n  \"runs\": [\n    {\n      \"run\": 1,"))
+        #expect(compact.count > 10_000)
+        #expect(String(decoding: minified, as: UTF8.self) + "\n" == compact)
+        #expect(pretty.hasPrefix("{\n  \"schema\": \"devstate-report/1\",\n  \"runs\": [\n    {\n      \"run\": 1,"))
     }
 
     /// A side from query-migrate has no lines: line numbers are null; a reply input says what it gave.
-    func testQueryMigrateSidesAndInputs() throws {
+    @Test func queryMigrateSidesAndInputs() throws {
         var log = SideLog(side: .source, file: "vm.sock", index: 1, startedAtCheckpoint: true)
         let facts = QueryMigrateFacts(endpoint: "vm.sock", role: .source, qemuVersion: "10.0.0", status: "completed",
                                       series: .v020, seriesFrom: .schema, outcome: .partial, missing: ["downtime-steps"],
@@ -153,19 +153,19 @@ final class JSONTests: XCTestCase {
         sink.begin()
         sink.run(RunReport(index: 1, source: side, destination: nil))
         sink.end(inputs: [input])
-        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        let source = try XCTUnwrap(((doc["runs"] as? [[String: Any]])?.first)?["source"] as? [String: Any])
-        XCTAssertEqual(source["from"] as? String, "query-migrate")
-        XCTAssertTrue(source["lines"] is NSNull)
-        XCTAssertTrue(((source["devices"] as? [[String: Any]])?.first?["line"]) is NSNull)
-        XCTAssertTrue(((source["checkpoints"] as? [[String: Any]])?.first?["line"]) is NSNull)
-        XCTAssertTrue(((source["devices"] as? [[String: Any]])?.first?["share"]) is NSNull)
-        let reply = try XCTUnwrap((doc["inputs"] as? [[String: Any]])?.first)
-        XCTAssertTrue(reply["bytes"] is NSNull && reply["lines"] is NSNull && reply["ended-without-newline"] is NSNull)
-        let q = try XCTUnwrap(reply["query-migrate"] as? [String: Any])
-        XCTAssertEqual(q["outcome"] as? String, "partial")
-        XCTAssertEqual(q["missing"] as? [String], ["downtime-steps"])
-        XCTAssertEqual(q["entries-dropped"] as? Int, 2)
-        XCTAssertEqual(q["qemu"] as? String, "10.0.0")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let source = try #require(((doc["runs"] as? [[String: Any]])?.first)?["source"] as? [String: Any])
+        #expect(source["from"] as? String == "query-migrate")
+        #expect(source["lines"] is NSNull)
+        #expect(((source["devices"] as? [[String: Any]])?.first?["line"]) is NSNull)
+        #expect(((source["checkpoints"] as? [[String: Any]])?.first?["line"]) is NSNull)
+        #expect(((source["devices"] as? [[String: Any]])?.first?["share"]) is NSNull)
+        let reply = try #require((doc["inputs"] as? [[String: Any]])?.first)
+        #expect(reply["bytes"] is NSNull && reply["lines"] is NSNull && reply["ended-without-newline"] is NSNull)
+        let q = try #require(reply["query-migrate"] as? [String: Any])
+        #expect(q["outcome"] as? String == "partial")
+        #expect(q["missing"] as? [String] == ["downtime-steps"])
+        #expect(q["entries-dropped"] as? Int == 2)
+        #expect(q["qemu"] as? String == "10.0.0")
     }
 }

@@ -4,7 +4,6 @@ import DevstateIngest
 import DevstateModel
 import DevstateRender
 import Foundation
-import XCTest
 
 /// The committed real captures (Tests/Fixtures): stock QEMU per release (qemu-RELEASE) and our
 /// series (series-RELEASE). Expectations come from the files, read with plain string operations.
@@ -108,12 +107,19 @@ func runs(_ groups: [ReportGroup]) throws -> [RunReport] {
 /// destination), q35's one.
 let pcAndQ35 = pair("pc-source.log", "pc-destination.log") + pair("q35-source.log", "q35-destination.log")
 
-/// A temporary log of `lines`, removed at the end of the test.
-func temporaryLog(_ test: XCTestCase, _ bytes: [UInt8]) throws -> String {
-    let path = NSTemporaryDirectory() + "devstate-render-\(UUID().uuidString).log"
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-    return path
+/// Temporary logs, removed when the suite instance holding them goes away: at the test's end.
+final class TemporaryLogs {
+    private var paths: [String] = []
+
+    /// A temporary log of `bytes`.
+    func log(_ bytes: [UInt8]) throws -> String {
+        let path = NSTemporaryDirectory() + "devstate-render-\(UUID().uuidString).log"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        paths.append(path)
+        return path
+    }
+
+    deinit { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
 }
 
 /// CSV rows, read by a parser of the tests' own (quotes, doubled quotes, line breaks in fields).
