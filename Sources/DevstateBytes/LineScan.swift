@@ -25,6 +25,13 @@ package enum LineScan {
         return nil
     }
 
+    /// Offset of the first newline in `base[from..<to]`: memchr, for the end of a trace line
+    /// or of a line too long to keep.
+    package static func newline(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        guard to > from, let hit = memchr(base + from, 10, to - from) else { return nil }
+        return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit))
+    }
+
     /// Newlines in `count` bytes at `p`, sixteen at a time.
     package static func newlines(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int {
         var n = 0

@@ -33,7 +33,7 @@ public final class QMPClient: QMPTransport {
     /// `allowTraceControl`: also send `traceCommands` (only `devstate trace` does).
     public init(socketPath: String, timeoutSeconds: Int = 10, allowTraceControl: Bool = false) throws {
         allowed = allowTraceControl ? Self.readOnlyCommands.union(Self.traceCommands) : Self.readOnlyCommands
-        fd = try checked { () throws(SystemError) in try systemCall("socket") { socket(AF_UNIX, streamSocket, 0) } }
+        fd = try systemCall("socket") { socket(AF_UNIX, streamSocket, 0) }
         // From here on a throw closes the descriptor in deinit (every property is set).
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -98,8 +98,8 @@ public final class QMPClient: QMPTransport {
         try QMPMessage.command(command, arguments: arguments).withUnsafeBytes { raw in
             var sent = 0
             while sent < raw.count {
-                sent += try checked { () throws(SystemError) in
-                    try systemCall("send") { send(socket, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL)) }
+                sent += try systemCall("send") {
+                    send(socket, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
                 }
             }
         }
@@ -119,9 +119,7 @@ public final class QMPClient: QMPTransport {
             if received.withBytes({ !$0.contains(10) }) {
                 var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 let left = Int32(max(0, ContinuousClock.now.duration(to: deadline) / .milliseconds(1)))
-                if try checked({ () throws(SystemError) in try systemCall("poll") { poll(&entry, 1, left) } }) == 0 {
-                    return nil
-                }
+                if try systemCall("poll", { poll(&entry, 1, left) }) == 0 { return nil }
             }
             _ = try readMessage()
         }
@@ -147,14 +145,10 @@ public final class QMPClient: QMPTransport {
                     try systemCall("recv") { recv(socket, room.baseAddress, room.count, 0) }
                 }
             } catch {
-                throw QMPError(error.code == EAGAIN || error.code == EWOULDBLOCK ? "QMP timed out" : error.description)
+                if error.code == EAGAIN || error.code == EWOULDBLOCK { throw QMPError("QMP timed out") }
+                throw error
             }
             if received.count == before { throw QMPError("QMP connection closed", closed: true) }
         }
     }
-}
-
-/// A failed system call as the client reports it, e.g. "send: Broken pipe".
-private func checked<R>(_ body: () throws(SystemError) -> R) throws(QMPError) -> R {
-    do { return try body() } catch { throw QMPError(error.description) }
 }

@@ -95,8 +95,7 @@ public enum QueryMigrateReport {
                 + "its device loads and load phases are missing from this report. " + traceHint
             return (nil, facts)
         }
-        let hasPrimary = role == .source ? reply.deviceStateTimes != nil : reply.deviceLoadTimes != nil
-        guard completed, hasPrimary else {
+        guard completed, reply.seriesMembers.contains(primary) else {
             facts.outcome = .notCompleted
             var text = "\(who): this QEMU has our series (\(series.rawValue); \(how)), but no completed "
                 + "\(whose) migration: query-migrate status is \(statusText)"

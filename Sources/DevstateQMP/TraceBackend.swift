@@ -64,7 +64,7 @@ public enum TraceBackend: Equatable, Sendable, CustomStringConvertible {
             }
             if window.count == before { break }
             if window.withBytes({ contains($0, stamped) }) { return .log }
-            if !sawPlain { sawPlain = window.withBytes { contains($0, plain) } }
+            sawPlain = sawPlain || window.withBytes { contains($0, plain) }
             // An overlap, longer than either pattern, for one that straddles two chunks.
             window.removeFirst(window.count - 64)
         }

@@ -70,10 +70,8 @@ public final class CSVSink: ReportSink {
             buffer.append(UInt8(ascii: ","))
             share(value)
             buffer.append(",,," as StaticString)
-            Self.field(from, into: &buffer)
-            buffer.append(UInt8(ascii: ","))
-            Self.field(to, into: &buffer)
-            buffer.append(UInt8(ascii: ","))
+            text(from)
+            text(to)
             if let offset { buffer.append(decimal: offset) }
             buffer.append(UInt8(ascii: ","))
             if let line { buffer.append(decimal: line) }

@@ -27,11 +27,7 @@ public final class JSONSink: ReportSink {
 
     public func end(inputs: [InputSummary]) {
         json.end()
-        json.key("inputs")
-        ReportJSON.write(inputs, to: &json)
-        json.int("malformed-lines", inputs.reduce(0) { $0 + $1.stats.malformedLines })
-        json.end()
-        json.out.append(UInt8(ascii: "\n"))
+        ReportJSON.end(inputs, to: &json)
         out.flush(&json.out)
     }
 }

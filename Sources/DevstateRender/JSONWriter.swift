@@ -34,15 +34,9 @@ struct JSONWriter: ~Copyable {
         if !inObject && !outer.isEmpty { next() }
     }
 
-    /// A member's key, before its value.
     mutating func key(_ name: StaticString) {
-        if pretty {
-            next()
-            out.append(UInt8(ascii: "\""))
-        } else {
-            out.append(count > 0 ? ",\"" as StaticString : "\"")
-            count += 1
-        }
+        next()
+        out.append(UInt8(ascii: "\""))
         out.append(name)
         out.append(pretty ? "\": " as StaticString : "\":")
     }
@@ -102,7 +96,6 @@ struct JSONWriter: ~Copyable {
         if v < 0 { out.append(decimal: Int64(v)) } else { out.append(decimal: UInt64(v)) }
     }
 
-    /// `v` with `digits` decimals (`append(fixed:digits:)`).
     mutating func fixed(_ key: StaticString?, _ v: Double?, _ digits: Int) {
         guard let v else { return null(key) }
         value(key)

@@ -57,7 +57,8 @@ public final class OpenMetricsSink: ReportSink {
             let labels = [("vm", queryVM), ("side", facts.role.rawValue)]
             m.info(labels, input: "query-migrate", series: facts.series.rawValue, version: facts.qemuVersion)
             guard facts.status == "completed" else { continue }
-            addQEMUTimes(facts.qemuTimes, vm: queryVM, to: &m)
+            let downtime = facts.qemuTimes.downtimeUS.map { Int64(clamping: $0) }
+            addQEMUTimes(facts.qemuTimes, downtimeUS: downtime, vm: queryVM, to: &m)
             if let at = completedAtUS[facts.role] { m.add(.completed, labels, MetricSet.seconds(at)) }
         }
         out(m.text())
@@ -69,11 +70,7 @@ public final class OpenMetricsSink: ReportSink {
         m.info(labels, input: facts == nil ? "trace" : "query-migrate", series: facts?.series.rawValue ?? "trace",
                version: facts?.qemuVersion)
         if side.side == .source {
-            if let downtime = side.downtimeUS { m.add(.downtime, [("vm", vm)], MetricSet.seconds(downtime)) }
-            if let facts {
-                addQEMUTimes(.init(setupTimeMS: facts.qemuTimes.setupTimeMS, totalTimeMS: facts.qemuTimes.totalTimeMS),
-                             vm: vm, to: &m)
-            }
+            addQEMUTimes(facts?.qemuTimes ?? QEMUTimes(), downtimeUS: side.downtimeUS, vm: vm, to: &m)
         }
         // Phases of the same name (a log with a repeated checkpoint) add up: one series each.
         for (label, d) in MetricSet.summed(side.phases.compactMap { p in p.durationUS.map { (p.label, $0) } }) {
@@ -95,7 +92,7 @@ public final class OpenMetricsSink: ReportSink {
         m.add(.devices, labels, "\(devices.count)")
         let op = side.side == .source ? "save" : "load"
         var other: [Section: UInt64] = [:]
-        for (i, d) in MetricSet.longestFirst(devices).enumerated() {
+        for (i, d) in longestFirst(devices, by: { $0.value }).map({ devices[$0] }).enumerated() {
             guard i < maxDevices else {
                 other[d.key.section, default: 0] &+= d.value
                 continue
@@ -118,10 +115,11 @@ public final class OpenMetricsSink: ReportSink {
     /// are summed per phase and kind into `handler="other"`, as devices are per section.
     private func addSteps(_ side: SideReport, _ labels: [(String, String)], to m: inout MetricSet) {
         struct Series: Hashable { var phase: String, kind: DowntimeStepKind, handler: String, device: String }
-        let steps = MetricSet.longestFirst(MetricSet.summed(side.steps.map {
+        let summed = MetricSet.summed(side.steps.map {
             (Series(phase: $0.phase.map { side.phases[$0].label } ?? "", kind: $0.step.kind, handler: $0.step.name,
                     device: $0.step.device), $0.step.timeUS)
-        }))
+        })
+        let steps = longestFirst(summed) { $0.value }.map { summed[$0] }
         // The kept series, then the folded ones; a step that is itself called `other` with no
         // device shares its bucket's series, so no series is written twice.
         let written = MetricSet.summed(steps.enumerated().map { i, s in
@@ -134,9 +132,10 @@ public final class OpenMetricsSink: ReportSink {
         }
     }
 
-    private func addQEMUTimes(_ t: QEMUTimes, vm: String, to m: inout MetricSet) {
+    /// A source's downtime (its checkpoints' when it has them, else QEMU's) and QEMU's other times.
+    private func addQEMUTimes(_ t: QEMUTimes, downtimeUS: Int64?, vm: String, to m: inout MetricSet) {
         let labels = [("vm", vm)]
-        if let us = t.downtimeUS { m.add(.downtime, labels, MetricSet.seconds(us)) }
+        if let us = downtimeUS { m.add(.downtime, labels, MetricSet.seconds(us)) }
         if let ms = t.setupTimeMS { m.add(.setup, labels, MetricSet.seconds(ms * 1000)) }
         if let ms = t.totalTimeMS { m.add(.duration, labels, MetricSet.seconds(ms * 1000)) }
     }
@@ -226,13 +225,6 @@ struct MetricSet {
             }
         }
         return sums
-    }
-
-    /// Longest first, in their order among equal times.
-    static func longestFirst<K>(_ sums: [(key: K, value: UInt64)]) -> [(key: K, value: UInt64)] {
-        sums.enumerated().sorted {
-            $0.element.value != $1.element.value ? $0.element.value > $1.element.value : $0.offset < $1.offset
-        }.map(\.element)
     }
 
     func text() -> String {

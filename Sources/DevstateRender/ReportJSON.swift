@@ -120,10 +120,11 @@ enum ReportJSON {
         json.end()
     }
 
-    /// The `inputs` array: a log with its counts, or a `query-migrate` reply (the log-only
-    /// members null, `query-migrate` saying what the reply gave).
-    static func write(_ inputs: [InputSummary], to json: inout JSONWriter) {
-        json.objects(nil, inputs) { json, i in
+    /// The end of a document: the `inputs` array (a log with its counts, or a `query-migrate`
+    /// reply: the log-only members null, `query-migrate` saying what the reply gave), then
+    /// `malformed-lines`.
+    static func end(_ inputs: [InputSummary], to json: inout JSONWriter) {
+        json.objects("inputs", inputs) { json, i in
             let q = i.queryMigrate
             json.string("log", i.path)
             json.string("role", i.role)
@@ -151,5 +152,8 @@ enum ReportJSON {
             json.int("entries-dropped", q.entriesDropped)
             json.end()
         }
+        json.int("malformed-lines", inputs.reduce(0) { $0 + $1.stats.malformedLines })
+        json.end()
+        json.out.append(UInt8(ascii: "\n"))
     }
 }

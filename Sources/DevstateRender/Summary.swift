@@ -193,11 +193,7 @@ struct Summary: ~Copyable {
                 json.int("mean-us", a.meanUS)
                 json.int("max-us", a.maxUS)
             }
-            json.key("inputs")
-            ReportJSON.write(inputs, to: &json)
-            json.int("malformed-lines", inputs.reduce(0) { $0 + $1.stats.malformedLines })
-            json.end()
-            json.out.append(UInt8(ascii: "\n"))
+            ReportJSON.end(inputs, to: &json)
         case .csv:
             break
         case .table, .openmetrics:
@@ -219,7 +215,8 @@ struct Summary: ~Copyable {
                 table.add(decimal: a.maxUS)
             }
             table.write(into: &json.out, width: text.width, align: [.left, .right, .right, .right], flexible: 0, indent: 2)
-            json.out.append("\n" + TableWriter.inputsText(inputs, text))
+            json.out.append(UInt8(ascii: "\n"))
+            text.writeInputs(inputs, into: &json.out)
         }
     }
 

@@ -9,8 +9,6 @@ struct Table: ~Copyable {
         var start: Int
         var end: Int
         var columns: Int
-
-        var count: Int { end - start }
     }
 
     private var text = ByteBuffer(capacity: 4096)
@@ -39,7 +37,6 @@ struct Table: ~Copyable {
         add(UnsafeRawBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
     }
 
-    /// Header words, a cell each.
     mutating func add(_ words: StaticString...) {
         for w in words { add(w) }
     }
@@ -92,7 +89,7 @@ struct Table: ~Copyable {
                     let p = UnsafeRawBufferPointer(rebasing: bytes[cell.start..<cell.end])
                     let pad = max(0, w[c] - cell.columns)
                     if align[c] == .right { gap += pad }
-                    if cell.count > 0 {
+                    if cell.end > cell.start {
                         out.append(spaces: gap)
                         gap = 0
                     }

@@ -32,8 +32,8 @@ public final class TableSink: ReportSink {
     public func flush() { out.flush(&writer.buffer) }
 
     public func end(inputs: [InputSummary]) {
+        writer.text.writeInputs(inputs, into: &writer.buffer)
         out.flush(&writer.buffer)
-        out(TableWriter.inputsText(inputs, writer.text))
     }
 }
 
@@ -110,49 +110,38 @@ struct TableWriter: ~Copyable {
 
     /// The phases, then the share of the downtime that has a name (alone when there are no phases).
     mutating func phaseTable(_ side: SideReport) {
-        guard !side.phases.isEmpty || !side.checkpoints.isEmpty else {
-            namedLine(side)
-            return buffer.append(UInt8(ascii: "\n"))
-        }
-        table.reset(columns: 4)
-        table.add("phase", "checkpoints", "µs", "share")
-        for p in side.phases {
-            table.add(p.label)
-            table.add("\(p.from) → \(p.to)")
-            if let d = p.durationUS { table.add(decimal: d) } else { table.add("?") }
-            let total = side.totalUS.flatMap { $0 > 0 ? Double($0) : nil }
-            table.add(percent: p.durationUS.flatMap { d in total.map { Double(d) / $0 } })
-        }
-        if let total = side.totalUS {
-            table.add(side.side == .source ? "downtime" : "total", "")
-            table.add(decimal: total)
-            table.add("100.0%")
-        }
-        buffer.append(side.side == .source ? "Source phases\n" : "Destination phases\n")
-        table.write(into: &buffer, width: text.width, align: [.left, .left, .right, .right], flexible: 1, indent: 2)
-        let unknown = side.checkpoints.filter { !$0.known }.map { k in
-            k.name + (k.offsetUS.map { " @\($0) µs" } ?? "") + (side.hasLines ? " (line \(k.line))" : "")
-        }
-        if !unknown.isEmpty {
-            text.wrap("unknown checkpoints (kept): " + unknown.joined(separator: ", "), indent: 2, into: &buffer)
+        if !side.phases.isEmpty || !side.checkpoints.isEmpty {
+            table.reset(columns: 4)
+            table.add("phase", "checkpoints", "µs", "share")
+            for p in side.phases {
+                table.add(p.label)
+                table.add("\(p.from) → \(p.to)")
+                if let d = p.durationUS { table.add(decimal: d) } else { table.add("?") }
+                let total = side.totalUS.flatMap { $0 > 0 ? Double($0) : nil }
+                table.add(percent: p.durationUS.flatMap { d in total.map { Double(d) / $0 } })
+            }
+            if let total = side.totalUS {
+                table.add(side.side == .source ? "downtime" : "total", "")
+                table.add(decimal: total)
+                table.add("100.0%")
+            }
+            buffer.append(side.side == .source ? "Source phases\n" : "Destination phases\n")
+            table.write(into: &buffer, width: text.width, align: [.left, .left, .right, .right], flexible: 1, indent: 2)
+            let unknown = side.checkpoints.filter { !$0.known }.map { k in
+                k.name + (k.offsetUS.map { " @\($0) µs" } ?? "") + (side.hasLines ? " (line \(k.line))" : "")
+            }
+            if !unknown.isEmpty {
+                text.wrap("unknown checkpoints (kept): " + unknown.joined(separator: ", "), indent: 2, into: &buffer)
+            }
         }
         namedLine(side)
         buffer.append(UInt8(ascii: "\n"))
     }
 
-    /// The indices of the `top` longest of `devices` at `among`, longest first, in input order
-    /// among equal times (`SideReport.devicesByTime`'s order).
-    static func longest(_ devices: [DeviceRow], among: [Int], top: Int) -> ArraySlice<Int> {
-        among.sorted {
-            devices[$0].device.timeUS != devices[$1].device.timeUS
-                ? devices[$0].device.timeUS > devices[$1].device.timeUS : $0 < $1
-        }.prefix(top)
-    }
-
     /// `primary`: the source, else the destination; `secondary`: the destination beside a source.
     mutating func deviceTable(_ primary: SideReport, _ secondary: SideReport?) {
         let source = primary.side == .source
-        let order = Self.longest(primary.devices, among: Array(primary.devices.indices), top: top)
+        let order = longestFirst(primary.devices) { $0.device.timeUS }.prefix(top)
         var more = primary.devices.count - order.count
         text.wrap((source ? "Devices by source save time" : "Devices by destination load time")
                   + " (% = share of its phase: \(basisText(primary)))", into: &buffer)
@@ -160,7 +149,8 @@ struct TableWriter: ~Copyable {
         table.add("#", "device", "inst", "type", "section", source ? "src µs" : "dst µs", source ? "src %" : "dst %", "d-s-t")
         if secondary != nil { table.add("dst µs", "dst %") }
         let other = secondary?.devices ?? []
-        let dst = Self.index(other)
+        // The last of equal keys.
+        let dst = Dictionary(other.map { (DeviceKey($0.device), $0) }, uniquingKeysWith: { $1 })
         for (k, i) in order.enumerated() {
             let row = primary.devices[i]
             table.add(decimal: k + 1)
@@ -168,37 +158,30 @@ struct TableWriter: ~Copyable {
             table.add(time: row.device.timeUS, share: row.share)
             table.add(Self.flag(row))
             guard secondary != nil else { continue }
-            let loaded = dst[DeviceKey(row.device)].map { other[$0] }
+            let loaded = dst[DeviceKey(row.device)]
             table.add(time: loaded?.device.timeUS, share: loaded?.share)
         }
         // The destination's devices that the source does not have, after the source's.
         if secondary != nil {
-            let seen = Self.index(primary.devices)
-            let unseen = other.indices.filter { seen[DeviceKey(other[$0].device)] == nil }
-            let extra = Self.longest(other, among: unseen, top: max(0, top - order.count))
+            let seen = Set(primary.devices.map { DeviceKey($0.device) })
+            let unseen = other.filter { !seen.contains(DeviceKey($0.device)) }
+            let extra = longestFirst(unseen) { $0.device.timeUS }.prefix(max(0, top - order.count))
             more += unseen.count - extra.count
-            for j in extra {
+            for row in extra.map({ unseen[$0] }) {
                 table.empty()
-                deviceCells(other[j].device)
+                deviceCells(row.device)
                 table.add(time: nil, share: nil)
                 table.empty()
-                table.add(time: other[j].device.timeUS, share: other[j].share)
+                table.add(time: row.device.timeUS, share: row.share)
             }
         }
         table.write(into: &buffer, width: text.width,
                     align: [.right, .left, .right, .left, .left, .right, .right, .left, .right, .right],
                     flexible: 1, indent: 2, droppable: [3, 7, 2])
-        if more > 0 { text.wrap("\(more) more device\(more == 1 ? "" : "s") (--all)", indent: 2, into: &buffer) }
+        if more > 0 { text.wrap("\(plural(more, "more device")) (--all)", indent: 2, into: &buffer) }
         let handler = primary.devices.contains { !$0.hasVMSD && $0.inDeviceStateTimes }
         buffer.append(handler ? handlerLegend : legend)
         buffer.append(UInt8(ascii: "\n"))
-    }
-
-    /// Devices by key: the index of the last of equal keys.
-    static func index(_ devices: [DeviceRow]) -> [DeviceKey: Int] {
-        var index: [DeviceKey: Int] = [:]
-        for (i, row) in devices.enumerated() { index[DeviceKey(row.device)] = i }
-        return index
     }
 
     /// A device's name, instance, type and section cells.
@@ -211,11 +194,10 @@ struct TableWriter: ~Copyable {
 
     mutating func typeTable(_ primary: SideReport, _ secondary: SideReport?) {
         let other = secondary?.types ?? []
-        var dst: [String: Int] = [:]
-        for (j, row) in other.enumerated() { dst[row.type] = j }
+        let dst = Dictionary(other.map { ($0.type, $0) }, uniquingKeysWith: { $1 })
         // Concise: only the types that add up several devices (on either side).
         func shown(_ row: TypeRow) -> Bool {
-            detail == .full || row.count > 1 || (!other.isEmpty && dst[row.type].map { other[$0].count > 1 } ?? false)
+            detail == .full || row.count > 1 || (!dst.isEmpty && (dst[row.type]?.count ?? 0) > 1)
         }
         let source = primary.side == .source
         table.reset(columns: secondary == nil ? 4 : 6)
@@ -226,7 +208,7 @@ struct TableWriter: ~Copyable {
             table.add(decimal: row.count)
             table.add(time: row.timeUS, share: row.share)
             guard secondary != nil else { continue }
-            let loaded = dst[row.type].map { other[$0] }
+            let loaded = dst[row.type]
             table.add(time: loaded?.timeUS, share: loaded?.share)
         }
         let known = other.isEmpty ? [] : Set(primary.types.map(\.type))

@@ -40,22 +40,17 @@ extension TableWriter {
         var rows: [[String]] = []
         for phase in phases {
             let steps = side.steps.filter { ($0.phase ?? Int.max) == phase }
-            let ordered = steps.enumerated().sorted {
-                $0.element.step.timeUS != $1.element.step.timeUS
-                    ? $0.element.step.timeUS > $1.element.step.timeUS : $0.offset < $1.offset
-            }.map(\.element)
-            var label = phase < side.phases.count ? side.phases[phase].label : "–"
-            func phaseCell() -> String {
-                defer { label = "" }
-                return label
-            }
+            let ordered = longestFirst(steps) { $0.step.timeUS }.map { steps[$0] }
+            let first = rows.count
             let sum = steps.reduce(UInt64(0)) { $0 &+ $1.step.timeUS }
-            if steps.count > 1 { rows.append([phaseCell(), "\(steps.count) in all", "", "", "", "\(sum)", share(sum, phase)]) }
+            if steps.count > 1 { rows.append(["", "\(steps.count) in all", "", "", "", "\(sum)", share(sum, phase)]) }
             for row in ordered.prefix(top) {
                 let s = row.step
-                rows.append([phaseCell(), s.name, s.kind.rawValue, s.device, s.type, "\(s.timeUS)",
+                rows.append(["", s.name, s.kind.rawValue, s.device, s.type, "\(s.timeUS)",
                              row.share.map(percent) ?? ""])
             }
+            // The phase is named in its first row, not in the one of those left out.
+            if rows.count > first { rows[first][0] = phase < side.phases.count ? side.phases[phase].label : "–" }
             if ordered.count > top {
                 let rest = ordered.dropFirst(top).reduce(UInt64(0)) { $0 &+ $1.step.timeUS }
                 rows.append(["", "\(ordered.count - top) more (--all)", "", "", "", "\(rest)", share(rest, phase)])
@@ -66,15 +61,15 @@ extension TableWriter {
         // A QOM path is told apart by its end (`…/guest-disk-dev/virtio-backend`): the type
         // column goes when a device does not fit beside it, and a device still too long is cut
         // at the front, not in the middle.
+        let widths = header.indices.map { c in
+            rows.reduce(VisibleText.columns(header[c])) { max($0, VisibleText.columns($1[c])) }
+        }
         func room(without dropped: Int?) -> Int {
             let others = header.indices.filter { $0 != 3 && $0 != dropped }
-            let used = others.reduce(2 + 2 * others.count) { sum, c in
-                sum + rows.reduce(VisibleText.columns(header[c])) { max($0, VisibleText.columns($1[c])) }
-            }
-            return max(14, text.width - used)
+            return max(14, text.width - others.reduce(2 + 2 * others.count) { $0 + widths[$1] })
         }
         var fits = room(without: nil)
-        if rows.contains(where: { VisibleText.columns($0[3]) > fits }) {
+        if widths[3] > fits {
             fits = room(without: 4)
             header.remove(at: 4)
             align.remove(at: 4)

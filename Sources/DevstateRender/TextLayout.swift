@@ -52,12 +52,11 @@ struct TextLayout {
                 used = indent + hang
                 empty = true
             }
-            let room = width - used - (empty ? 0 : 1)
             if !empty {
                 out.append(space)
                 used += 1
             }
-            used += out.append(clipped: word, columns: n, to: room)
+            used += out.append(clipped: word, columns: n, to: width - used)
             empty = false
             i = j + 1
         }
@@ -102,17 +101,16 @@ struct TextLayout {
 
     /// `head` followed by as much of `text` as fits on the line (cut in the middle), or, when
     /// the head leaves too little room, both wrapped.
-    func labelled(_ head: String, _ text: String, indent: Int) -> String {
+    func labelled(_ head: String, _ text: String, indent: Int, into out: inout ByteBuffer) {
         let head = String(repeating: " ", count: indent) + head
         let room = width - VisibleText.columns(head)
-        guard room >= 8 else { return wrap(head + text, indent: indent) }
-        var out = ByteBuffer(capacity: 256)
+        guard room >= 8 else { return wrap(head + text, indent: indent, into: &out) }
+        let start = out.count
         out.append(head)
         var shown = ByteBuffer(capacity: 256)
         let n = shown.append(visible: text)
         _ = shown.withBytes { out.append(clipped: $0, columns: n, to: room) }
-        out.trimSpaces(from: 0)
+        out.trimSpaces(from: start)
         out.append(UInt8(ascii: "\n"))
-        return out.string
     }
 }

@@ -59,36 +59,33 @@ extension ByteBuffer {
             append(text)
             return text.count
         }
-        var valid = String(decoding: text, as: UTF8.self)
-        return valid.withUTF8 { append(visible: $0) }
+        return append(visible: String(decoding: text, as: UTF8.self))
     }
 
+    /// `text` with its control characters escaped; returns its columns.
     @discardableResult
     mutating func append(visible text: String) -> Int {
         var text = text
-        return text.withUTF8 { append(visible: $0) }
-    }
-
-    /// Valid UTF-8 with its control characters escaped.
-    private mutating func append(visible valid: UnsafeBufferPointer<UInt8>) -> Int {
-        let utf8 = UnsafeRawBufferPointer(valid)
         let start = count
-        var plain = 0
-        for (i, b) in utf8.enumerated() where b < 0x20 || b == 0x7f {
-            append(UnsafeRawBufferPointer(rebasing: utf8[plain..<i]))
-            plain = i + 1
-            switch b {
-            case 0x0A: append(#"\n"# as StaticString)
-            case 0x0D: append(#"\r"# as StaticString)
-            case 0x09: append(#"\t"# as StaticString)
-            default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                append(#"\x"# as StaticString)
-                append(hex[Int(b >> 4)])
-                append(hex[Int(b & 15)])
+        text.withUTF8 { valid in
+            let utf8 = UnsafeRawBufferPointer(valid)
+            var plain = 0
+            for (i, b) in utf8.enumerated() where b < 0x20 || b == 0x7f {
+                append(UnsafeRawBufferPointer(rebasing: utf8[plain..<i]))
+                plain = i + 1
+                switch b {
+                case 0x0A: append(#"\n"# as StaticString)
+                case 0x0D: append(#"\r"# as StaticString)
+                case 0x09: append(#"\t"# as StaticString)
+                default:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    append(#"\x"# as StaticString)
+                    append(hex[Int(b >> 4)])
+                    append(hex[Int(b & 15)])
+                }
             }
+            append(UnsafeRawBufferPointer(rebasing: utf8[plain...]))
         }
-        append(UnsafeRawBufferPointer(rebasing: utf8[plain...]))
         return withBytes { VisibleText.columns(UnsafeRawBufferPointer(rebasing: $0[start...])) }
     }
 
