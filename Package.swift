@@ -83,11 +83,12 @@ let package = Package(
         .testTarget(name: "DevstateRenderTests",
                     dependencies: ["DevstateRender", "DevstateAnalysis", "DevstateIngest", "DevstateModel", "DevstateBytes",
                                    "DeviceStateTimes"]),
-        // The devstate binary end to end, and the paths through several targets (a reply's
-        // report against the same migration's trace report).
+        // The devstate binary end to end, its own parts (the no-trace message, the trace
+        // backend), and the paths through several targets (a reply's report against the same
+        // migration's trace report).
         .testTarget(
             name: "DevstateCLITests",
-            dependencies: ["DevstateModel", "DevstateIngest", "DevstateQMP", "DevstateAnalysis", "DevstateRender"]
+            dependencies: ["devstate", "DevstateModel", "DevstateIngest", "DevstateQMP", "DevstateAnalysis", "DevstateRender"]
         ),
         .testTarget(
             name: "DeviceStateTimesTests",

@@ -14,13 +14,15 @@ extension ByteBuffer {
         text.withUTF8 { appendJSON(UnsafeRawBufferPointer($0), escaping) }
     }
 
-    /// An idstr as a JSON string of its text (invalid UTF-8 replaced, as `String(decoding:)`
-    /// replaces it).
-    package mutating func append(jsonString bytes: [UInt8], _ escaping: JSONEscaping = .report) {
-        if bytes.allSatisfy({ $0 < 0x80 }) {
-            bytes.withUnsafeBytes { appendJSON($0, escaping) }
-        } else {
-            append(jsonString: String(decoding: bytes, as: UTF8.self), escaping)
+    /// An idstr or a type as a JSON string of its text (invalid UTF-8 replaced, as
+    /// `String(decoding:)` replaces it): ASCII is escaped as it is, without making a String.
+    package mutating func append(jsonString bytes: ArraySlice<UInt8>, _ escaping: JSONEscaping = .report) {
+        bytes.withUnsafeBytes { p in
+            if p.allSatisfy({ $0 < 0x80 }) {
+                appendJSON(p, escaping)
+            } else {
+                append(jsonString: String(decoding: p, as: UTF8.self), escaping)
+            }
         }
     }
 

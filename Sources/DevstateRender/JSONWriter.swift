@@ -120,19 +120,3 @@ struct JSONWriter: ~Copyable {
         write(&out)
     }
 }
-
-extension ByteBuffer {
-    /// An idstr or a type as a JSON string of its text; printable ASCII without `"` or `\`
-    /// (nearly every idstr) is written as it is, without a String or a look at each byte.
-    mutating func append(jsonString bytes: ArraySlice<UInt8>, _ escaping: JSONEscaping) {
-        bytes.withUnsafeBytes { p in
-            if VisibleText.isPlain(p), !p.contains(UInt8(ascii: "\"")), !p.contains(UInt8(ascii: "\\")) {
-                append(UInt8(ascii: "\""))
-                append(p)
-                append(UInt8(ascii: "\""))
-            } else {
-                append(jsonString: String(decoding: p, as: UTF8.self), escaping)
-            }
-        }
-    }
-}

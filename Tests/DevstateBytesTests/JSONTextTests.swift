@@ -6,7 +6,7 @@ import Testing
 @Suite struct JSONTextTests {
     func json(_ bytes: [UInt8], _ escaping: JSONEscaping) -> String {
         var b = ByteBuffer()
-        b.append(jsonString: bytes, escaping)
+        b.append(jsonString: bytes[...], escaping)
         return b.string
     }
 

@@ -19,9 +19,5 @@ import Testing
         #expect(collector.panels[1].bars.allSatisfy { $0.sourceUS != nil && $0.destinationUS != nil })
         let times = collector.panels[1].bars.compactMap(\.sourceUS)
         #expect(times == times.sorted(by: >))
-        let (data, script) = collector.gnuplot(png: "/tmp/it's.png", dataPath: "/tmp/x.dat")
-        #expect(script.contains("index 1") && script.contains("set output '/tmp/it''s.png'"))
-        #expect(data.components(separatedBy: "\n\n\n").count == 2)
-        #expect(data.hasPrefix("# Run 2: pc-source.log run 2"))
     }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import DevstateIngest
+@testable import devstate
 import DevstateModel
 import Testing
 

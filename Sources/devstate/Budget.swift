@@ -3,13 +3,13 @@ import DevstateBytes
 import DevstateModel
 
 /// `--budget`: the most downtime a migration, and any one device, may take.
-public struct Budget: Sendable, Equatable, CustomStringConvertible {
-    public var us: UInt64
+struct Budget: Sendable, Equatable, CustomStringConvertible {
+    var us: UInt64
 
-    public init(us: UInt64) { self.us = us }
+    init(us: UInt64) { self.us = us }
 
     /// "500ms", "1.5s", "800us" (or "800µs"); a unit is required, the number may have a fraction.
-    public init?(parsing text: String) {
+    init?(parsing text: String) {
         let units: [(suffix: String, scale: Double)] = [("ms", 1e3), ("us", 1), ("µs", 1), ("s", 1e6)]
         guard let unit = units.first(where: { text.hasSuffix($0.suffix) }) else { return nil }
         let number = text.dropLast(unit.suffix.count)
@@ -20,36 +20,36 @@ public struct Budget: Sendable, Equatable, CustomStringConvertible {
         self.us = UInt64(us)
     }
 
-    public var description: String { formatMicros(Int64(us)) }
+    var description: String { formatMicros(Int64(us)) }
 }
 
 /// One migration that went over the budget, and the devices that used it.
-public struct BudgetOverrun: Sendable, Equatable {
-    public var vm: String
+struct BudgetOverrun: Sendable, Equatable {
+    var vm: String
     /// The run's index in the report (1 from `query-migrate`).
-    public var run: Int
+    var run: Int
     /// What went over, e.g. "downtime 6.378 ms (source) is 1.378 ms over".
-    public var over: [String]
+    var over: [String]
     /// Per side, a line of its longest devices until they add up to the budget (at most `listed`).
-    public var devices: [String]
+    var devices: [String]
 }
 
 /// Checks every migration that passes through against a budget and hands the runs on to
 /// `next` unchanged. Over budget: the source's downtime, the destination's load to vm started,
 /// or any one device's save or load time is greater than the budget.
-public final class BudgetCheck: ReportSink {
-    public let budget: Budget
+final class BudgetCheck: ReportSink {
+    let budget: Budget
     let next: ReportSink
     let vmName: (RunReport) -> String
     let queryVM: String
     /// Devices named per side in a message.
-    public static let listed = 5
-    public private(set) var overruns: [BudgetOverrun] = []
+    static let listed = 5
+    private(set) var overruns: [BudgetOverrun] = []
     /// Migrations that could be judged (had a downtime or devices).
-    public private(set) var judged = 0
+    private(set) var judged = 0
 
     /// `vmName` names the VM of a run; `queryVM` that of `query-migrate` inputs without one.
-    public init(budget: Budget, next: ReportSink, queryVM: String = "",
+    init(budget: Budget, next: ReportSink, queryVM: String = "",
                 vmName: ((RunReport) -> String)? = nil) {
         self.budget = budget
         self.next = next
@@ -57,16 +57,16 @@ public final class BudgetCheck: ReportSink {
         self.vmName = vmName ?? { _ in queryVM }
     }
 
-    public func begin() { next.begin() }
+    func begin() { next.begin() }
 
-    public func run(_ run: RunReport) {
+    func run(_ run: RunReport) {
         check(run)
         next.run(run)
     }
 
-    public func flush() { next.flush() }
+    func flush() { next.flush() }
 
-    public func end(inputs: [InputSummary]) {
+    func end(inputs: [InputSummary]) {
         // A source without a rendered side (stock QEMU, 0.1.0 without checkpoints): judge
         // QEMU's own downtime figure.
         for facts in inputs.compactMap(\.queryMigrate) where facts.role == .source && !facts.rendered {
@@ -137,7 +137,7 @@ public final class BudgetCheck: ReportSink {
     }
 
     /// The message for standard error; nil when every migration was within the budget.
-    public var message: String? {
+    var message: String? {
         guard !overruns.isEmpty else { return nil }
         var text = "over budget (\(budget)): \(overruns.count) of \(judged) migration\(judged == 1 ? "" : "s") went over"
         for o in overruns {

@@ -2,12 +2,12 @@
 import DevstateModel
 
 /// What the CLI says when no input holds a downtime trace event: what was read, how to capture one.
-public enum CaptureHelp {
-    public static let events = ["vmstate_downtime_checkpoint", "vmstate_downtime_load", "vmstate_downtime_save"]
+enum CaptureHelp {
+    static let events = ["vmstate_downtime_checkpoint", "vmstate_downtime_load", "vmstate_downtime_save"]
 
-    public static let traceFlags = "-trace vmstate_downtime_save -trace vmstate_downtime_load -trace vmstate_downtime_checkpoint -msg timestamp=on"
+    static let traceFlags = "-trace vmstate_downtime_save -trace vmstate_downtime_load -trace vmstate_downtime_checkpoint -msg timestamp=on"
 
-    public static let libvirtXML = """
+    static let libvirtXML = """
         <domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
           …
           <qemu:commandline>
@@ -17,12 +17,12 @@ public enum CaptureHelp {
         </domain>
         """
 
-    public static func noEvents(_ inputs: [InputSummary]) -> Bool {
+    static func noEvents(_ inputs: [InputSummary]) -> Bool {
         !inputs.isEmpty && inputs.allSatisfy { $0.queryMigrate == nil && $0.stats.events == 0 }
     }
 
     /// Without the leading "devstate: ".
-    public static func noTraceMessage(_ inputs: [InputSummary], domain: String? = nil) -> String {
+    static func noTraceMessage(_ inputs: [InputSummary], domain: String? = nil) -> String {
         var text = "no vmstate_downtime_* trace event in "
         text += inputs.map { input in
             let s = input.stats

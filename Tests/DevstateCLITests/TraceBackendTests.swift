@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-@testable import DevstateQMP
+@testable import devstate
 import Foundation
 import Testing
 

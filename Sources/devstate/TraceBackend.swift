@@ -10,7 +10,7 @@ import DevstateBytes
 /// (`%d@%zu.%06zu:vmstate_downtime_save type=%s …`) and one without; 10.1 and later one,
 /// `vmstate_downtime_save type=%s …`, which the syslog backend would hold too. Without such a
 /// string (nop, simple, dtrace, ust, ftrace) no text line reaches QEMU's log.
-public enum TraceBackend: Equatable, Sendable, CustomStringConvertible {
+enum TraceBackend: Equatable, Sendable, CustomStringConvertible {
     /// QEMU ≤ 10.0's log backend (its stamped format string is there).
     case log
     /// The format strings of QEMU 10.1 and later's log backend (or of the syslog backend).
@@ -20,7 +20,7 @@ public enum TraceBackend: Equatable, Sendable, CustomStringConvertible {
     /// The binary could not be read.
     case unknown(String)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .log: "log"
         case .logOrSyslog: "log (or syslog)"
@@ -30,7 +30,7 @@ public enum TraceBackend: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Whether devstate can read what it writes.
-    public var canLog: Bool? {
+    var canLog: Bool? {
         switch self {
         case .log, .logOrSyslog: true
         case .none: false
@@ -42,7 +42,7 @@ public enum TraceBackend: Equatable, Sendable, CustomStringConvertible {
     static let plain = Array("vmstate_downtime_save type=%s".utf8)
 
     /// Reads the binary at `path` (e.g. /proc/PID/exe) in chunks.
-    public static func of(binary path: String) -> TraceBackend {
+    static func of(binary path: String) -> TraceBackend {
         do {
             return scan(try InputFile(path: path), path)
         } catch {

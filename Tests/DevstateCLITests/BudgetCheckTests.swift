@@ -1,7 +1,17 @@
 // SPDX-License-Identifier: MIT
+@testable import devstate
 import DevstateAnalysis
 import DevstateModel
 import Testing
+
+/// A source run of one device: 1100 µs of downtime when stamped.
+func budgetRun(_ us: UInt64, stamps: Bool) -> SideLog {
+    var log = SideLog(side: .source, file: "src.log", index: 1, startedAtCheckpoint: true)
+    log.devices = [DeviceTime(name: "cpu", instanceID: 0, section: .nonIterable, timeUS: us)]
+    log.checkpoints = [Checkpoint(name: "src-downtime-start", timestampUS: stamps ? 1_000_000 : nil),
+                       Checkpoint(name: "src-downtime-end", timestampUS: stamps ? 1_001_100 : nil)]
+    return log
+}
 
 final class NullSink: ReportSink {
     var runs = 0
@@ -11,7 +21,7 @@ final class NullSink: ReportSink {
 }
 
 /// `--budget`: parsing, and what goes over.
-@Suite struct BudgetTests {
+@Suite struct BudgetCheckTests {
     @Test func durationsNeedAUnit() {
         #expect(Budget(parsing: "300ms")?.us == 300_000)
         #expect(Budget(parsing: "1.5s")?.us == 1_500_000)
@@ -26,8 +36,8 @@ final class NullSink: ReportSink {
         let next = NullSink()
         let check = BudgetCheck(budget: Budget(us: 1000), next: next, queryVM: "vm1")
         let analyzer = Analyzer()
-        check.run(analyzer.report(index: 1, source: Sides.source([Sides.save("cpu", 0, .nonIterable, 1050)]), destination: nil))
-        check.run(analyzer.report(index: 2, source: Sides.source([Sides.save("cpu", 0, .nonIterable, 10)], stamps: false), destination: nil))
+        check.run(analyzer.report(index: 1, source: budgetRun(1050, stamps: true), destination: nil))
+        check.run(analyzer.report(index: 2, source: budgetRun(10, stamps: false), destination: nil))
         check.end(inputs: [])
         #expect(next.runs == 2)
         #expect(check.judged == 2)
