@@ -97,7 +97,7 @@ if markdown:
         f.write("| command | wall s | cpu s | MB/s | peak RSS MiB | out MB | × grep (wall) | floor | exit |\n")
         f.write("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
         for name, wall, cpu, mbs, rss, out, ratio, goal, code in table:
-            met = ratio >= goal and rss < 64
+            met = goal is not None and ratio >= goal and rss < 64
             status = "" if goal is None else ("≥ %.2f, RSS < 64: %s" % (goal, "met" if met else "missed"))
             f.write("| %s | %.3f | %.3f | %.1f | %.1f | %.1f | %.2f | %s | %d |\n" % (
                 name.replace("|", "\\|"), wall, cpu, mbs, rss, out, ratio, status, code))
