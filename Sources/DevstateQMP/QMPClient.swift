@@ -105,9 +105,7 @@ public final class QMPClient: QMPTransport {
         }
         var reply = try readMessage()
         while reply.event != nil { reply = try readMessage() }
-        if let error = reply.error { throw QMPError("\(command): \(error.kind): \(error.desc)") }
-        guard reply.hasReturn else { throw QMPError("\(command): unexpected reply") }
-        return reply.line
+        return try reply.returned(by: command, withoutReturn: "unexpected reply")
     }
 
     /// The next event: a queued one, else one that arrives within `timeoutMS` (nil if none does).

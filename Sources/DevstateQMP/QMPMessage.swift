@@ -84,6 +84,14 @@ struct QMPMessage: Decodable {
         hasReturn = c.has("return")
     }
 
+    /// The reply's whole text when it holds `return`; QEMU's error as "COMMAND: CLASS: DESC",
+    /// and `withoutReturn` after "COMMAND: " for any other reply.
+    func returned(by command: String, withoutReturn: String) throws -> Data {
+        if let error { throw QMPError("\(command): \(error.kind): \(error.desc)") }
+        guard hasReturn else { throw QMPError("\(command): \(withoutReturn)") }
+        return line
+    }
+
     /// `{"execute": command, "arguments": …}` and its newline.
     static func command(_ command: String, arguments: [String: QMPValue]?) throws -> Data {
         struct Command: Encodable {
@@ -93,5 +101,22 @@ struct QMPMessage: Decodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(Command(execute: command, arguments: arguments)) + [10]
+    }
+}
+
+/// QMP's text for a transport that carries it for devstate (a libvirt domain's monitor): the
+/// client's own command encoding and reply checks.
+public enum QMPText {
+    /// `{"execute": command, "arguments": …}`, without a newline.
+    public static func command(_ command: String, arguments: [String: QMPValue]?) throws -> String {
+        String(decoding: try QMPMessage.command(command, arguments: arguments).dropLast(), as: UTF8.self)
+    }
+
+    /// `reply` when it is a QMP reply with `return`; else a `QMPError` saying what it is.
+    public static func returned(_ reply: Data, by command: String) throws -> Data {
+        guard let message = try? QMPMessage(line: reply) else {
+            throw QMPError("\(command): libvirt returned something that is not a QMP reply")
+        }
+        return try message.returned(by: command, withoutReturn: "reply without return")
     }
 }

@@ -68,40 +68,12 @@ final class LibvirtDomain: QMPTransport {
 
     /// Sends one QMP command and returns the whole reply; a QMP error is thrown.
     func executeRaw(_ command: String, arguments: [String: QMPValue]?) throws -> Data {
-        let json = String(decoding: try JSONEncoder().encode(Command(execute: command, arguments: arguments)), as: UTF8.self)
+        let json = try QMPText.command(command, arguments: arguments)
         var result: UnsafeMutablePointer<CChar>? = nil
         guard virDomainQemuMonitorCommand(domain, json, &result, 0) == 0, let result else {
             throw Self.lastError("\(command) on domain \(name)")
         }
         defer { free(result) }
-        let reply = Data(String(cString: result).utf8)
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: reply) else {
-            throw Failure(description: "\(command): libvirt returned something that is not a QMP reply")
-        }
-        if let error = answer.error {
-            throw Failure(description: "\(command): \(error.class ?? "Error"): \(error.desc ?? "?")")
-        }
-        guard answer.hasReturn else { throw Failure(description: "\(command): reply without return") }
-        return reply
-    }
-
-    private struct Command: Encodable {
-        var execute: String
-        var arguments: [String: QMPValue]?
-    }
-
-    /// What tells a reply from an error.
-    private struct Answer: Decodable {
-        struct Failure: Decodable { var `class`: String?, desc: String? }
-        var error: Failure?
-        var hasReturn: Bool
-
-        enum CodingKeys: String, CodingKey { case error, `return` }
-
-        init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            error = try c.decodeIfPresent(Failure.self, forKey: .error)
-            hasReturn = c.contains(.return)
-        }
+        return try QMPText.returned(Data(String(cString: result).utf8), by: command)
     }
 }

@@ -21,7 +21,7 @@ func seriesMembers(_ client: QMPClient) -> (Set<String>?, reason: String?) {
 /// One migration from its source and/or destination reply into `sink`: run 1 when any side
 /// has a report, then the inputs. Returns what was concluded for each input.
 @discardableResult
-func render(_ replies: [QueryMigrateInput], analyzer: Analyzer, sink: ReportSink) -> [QueryMigrateFacts] {
+func render(_ replies: [QueryMigrateInput], analyzer: Analyzer = Analyzer(), sink: ReportSink) -> [QueryMigrateFacts] {
     let (facts, source, destination, inputs) = QueryMigrateReport.sides(replies)
     sink.begin()
     if source != nil || destination != nil {

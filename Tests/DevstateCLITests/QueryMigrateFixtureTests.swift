@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+@testable import devstate
 import DevstateAnalysis
 import DevstateIngest
 import DevstateModel

@@ -103,18 +103,6 @@ func report(groups: [ReportGroup], into sink: ReportSink, reader: LogReader = Lo
     sink.end(inputs: inputs)
 }
 
-/// One migration's replies into `sink`, as `devstate query` and `report --qmp` make it.
-@discardableResult
-func render(_ replies: [QueryMigrateInput], sink: ReportSink) -> [QueryMigrateFacts] {
-    let (facts, source, destination, inputs) = QueryMigrateReport.sides(replies)
-    sink.begin()
-    if source != nil || destination != nil {
-        sink.run(Analyzer().report(index: 1, source: source, destination: destination))
-    }
-    sink.end(inputs: inputs)
-    return facts
-}
-
 func report(source: String?, destination: String?, release: String = "10.0") throws -> CollectingSink {
     let sink = CollectingSink()
     try report(groups: [ReportGroup(
