@@ -110,6 +110,10 @@ run_suite libvirt env DEVSTATE_BIN="$(swift build --scratch-path "$SWIFT_SCRATCH
 
 echo "== Patched QEMU 10.0 and 10.2: real migrations, reference comparison, one library, 0.1.0 compat (Tests/e2e)"
 run_suite qemu-e2e env DEVSTATE_E2E_SKIP_DEPS=1 scripts/qemu/e2e.sh
+
+# Installs the packages system-wide for its length and purges them at its end (scripts/deb/).
+echo "== Debian packages: make deb, lintian, apt-get install, the CLI's e2e on /usr/bin/devstate, a QEMU built on them, purge"
+run_suite packages scripts/deb/e2e.sh
 fi
 
 links="shared static"

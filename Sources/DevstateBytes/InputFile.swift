@@ -21,6 +21,12 @@ package struct InputFile: ~Copyable {
         }
     }
 
+    /// A descriptor already open (a pipe's read end), closed when the value goes.
+    package init(owning fd: Int32) {
+        self.fd = fd
+        owned = true
+    }
+
     deinit { if owned { close(fd) } }
 
     /// Up to `count` bytes into `buffer`; 0 at the end.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import DevstateModel
-import Foundation
+import FoundationEssentials
 
 /// A `query-migrate` return value, read into what the report uses: the return object itself, or
 /// a whole `{"return": {…}}` reply. Every fault is a `QueryMigrateError` naming the member.

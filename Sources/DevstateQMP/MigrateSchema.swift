@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import Foundation
+import FoundationEssentials
 
 /// `query-qmp-schema`'s answer, read for the members of the type `query-migrate` returns (which
 /// tell the series even before a migration has completed).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import DevstateBytes
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 private let streamSocket = Int32(SOCK_STREAM.rawValue)

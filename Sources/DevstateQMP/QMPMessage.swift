@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import Foundation
+import FoundationEssentials
 
 // What goes over a QMP socket: a command line out; a greeting, replies and events in.
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import Foundation
+import FoundationEssentials
 
 /// Something that runs QMP commands on a QEMU: `QMPClient` on a socket, or the CLI's libvirt
 /// domain (its monitor), so that the typed commands below are one path for both.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import Foundation
+import FoundationEssentials
 
 /// A `query-migrate` reply or a `query-qmp-schema` answer that cannot be used; the CLI prints
 /// the text as it is.

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: MIT
 import CLibvirt
 import DevstateQMP
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A libvirt domain reached through libvirt's C client library (libvirt, libvirt-qemu): QMP
 /// commands go through `virDomainQemuMonitorCommand` on the monitor libvirt already holds.
@@ -55,15 +60,17 @@ final class LibvirtDomain: QMPTransport {
     /// The `<emulator>` of the domain's XML.
     func emulator() -> String? {
         guard let xml = try? xml(),
-              let open = xml.range(of: "<emulator>"),
-              let close = xml.range(of: "</emulator>", range: open.upperBound..<xml.endIndex) else { return nil }
+              let open = xml.firstRange(of: "<emulator>"),
+              let close = xml[open.upperBound...].firstRange(of: "</emulator>") else { return nil }
         return String(xml[open.upperBound..<close.lowerBound])
     }
 
     /// The QEMU process's pid, from libvirt's pid file (readable by root on the same host).
     func qemuPID(runDirectory: String = "/run/libvirt/qemu") -> Int32? {
         guard let text = try? String(contentsOfFile: "\(runDirectory)/\(name).pid", encoding: .utf8) else { return nil }
-        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        // The one word of the file (what trimming the whitespace around it leaves).
+        let words = text.split(whereSeparator: \.isWhitespace)
+        return words.count == 1 ? Int32(words[0]) : nil
     }
 
     /// Sends one QMP command and returns the whole reply; a QMP error is thrown.

@@ -6,7 +6,7 @@ import DevstateIngest
 import DevstateModel
 import DevstateQMP
 import DevstateRender
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -5,7 +5,7 @@ import DevstateIngest
 import DevstateModel
 import DevstateQMP
 import DevstateRender
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -40,16 +40,14 @@ func drawPlot(_ collector: PlotCollector, to png: String) throws {
     let (data, script) = collector.gnuplot(png: pngPath, dataPath: dataPath)
     try data.write(toFile: dataPath, atomically: true, encoding: .utf8)
     try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: gnuplot)
-    process.arguments = [scriptPath]
-    let errors = Pipe()
-    process.standardError = errors
-    try process.run()
-    let message = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: pngPath) else {
-        throw PlotError(description: "gnuplot failed: " + (String(data: message, encoding: .utf8) ?? ""))
+    let exit: ChildExit
+    do {
+        exit = try spawnAndWait(gnuplot, arguments: [scriptPath])
+    } catch {
+        throw PlotError(description: "cannot run \(gnuplot): \(error.message)")
+    }
+    guard exit.succeeded, FileManager.default.fileExists(atPath: pngPath) else {
+        throw PlotError(description: "gnuplot failed: " + (exit.standardError ?? ""))
     }
 }
 

@@ -5,7 +5,7 @@ import DevstateIngest
 import DevstateModel
 import DevstateQMP
 import DevstateRender
-import Foundation
+import FoundationEssentials
 
 // What `query` and `watch` ask a QEMU besides query-migrate.
 

@@ -6,7 +6,12 @@ import DevstateIngest
 import DevstateModel
 import DevstateQMP
 import DevstateRender
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The QEMU release whose shipped trace logs (Tests/Fixtures/qemu-RELEASE) are rendered.
 enum FixtureRelease: String, ExpressibleByArgument, CaseIterable {
@@ -29,14 +34,28 @@ enum Fixture: String, ExpressibleByArgument, CaseIterable {
 
     var names: [String] { self == .all ? [Self.pc.rawValue, Self.q35.rawValue] : [rawValue] }
 
-    /// Where they are: $DEVSTATE_FIXTURES (the release's directory), else
-    /// Tests/Fixtures/qemu-RELEASE in the source tree this binary was built from (found from this
-    /// file's path at compile time).
+    /// Where they are: $DEVSTATE_FIXTURES (the release's directory); else, installed,
+    /// share/devstate/fixtures/qemu-RELEASE beside the binary's bin/ (`make install`, the devstate
+    /// package); else Tests/Fixtures/qemu-RELEASE in the source tree this binary was built from
+    /// (found from this file's path at compile time).
     static func directory(_ release: FixtureRelease) -> String {
         if let dir = ProcessInfo.processInfo.environment["DEVSTATE_FIXTURES"], !dir.isEmpty { return dir }
+        if let binary = executablePath() {
+            let installed = URL(fileURLWithPath: binary).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("share/devstate/fixtures/qemu-\(release.rawValue)").path
+            if FileManager.default.fileExists(atPath: installed) { return installed }
+        }
         let here = URL(fileURLWithPath: #filePath)
         return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Tests/Fixtures/qemu-\(release.rawValue)").path
+    }
+
+    /// The running binary's path, symbolic links resolved (/proc/self/exe), or nil.
+    private static func executablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBufferPointer { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -6,7 +6,7 @@ import DevstateIngest
 import DevstateModel
 import DevstateQMP
 import DevstateRender
-import Foundation
+import FoundationEssentials
 
 enum TraceSwitch: String, ExpressibleByArgument, CaseIterable {
     case on, off
@@ -129,7 +129,7 @@ struct Trace: ParsableCommand {
             let width = after.map(\.name.count).max() ?? 0
             for e in after {
                 let previous = was[e.name].map { $0 == e.state ? " (unchanged)" : " (was \($0))" } ?? ""
-                text += e.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + e.state + previous + "\n"
+                text += e.name + String(repeating: " ", count: width + 2 - e.name.count) + e.state + previous + "\n"
             }
             let unavailable = after.filter { $0.state == "unavailable" }.map(\.name)
             guard state == .on else {

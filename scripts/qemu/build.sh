@@ -7,6 +7,10 @@
 #                  series without the steps of the downtime (0008-0010, run-state
 #                  handlers and the work around the device states), the A/B
 #                  baseline of their cost in bench/guest-downtime.py
+#   installed      Patches/qemu-RELEASE built like patched, but against the
+#                  library installed in the system (Debian's packages, make deb):
+#                  the system's pkg-config alone, and the binary must load
+#                  libdevstate.so.0 from that libdir
 #   nolib          Patches/qemu-RELEASE with -Ddevstate=disabled: builds
 #                  without the library; query-migrate has none of its members
 #   reference      Patches/reference-RELEASE (in-tree reference design)
@@ -34,6 +38,8 @@ uses_lib=0
 case "$variant" in
     patched)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1;;
     nosteps)   series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1; last_patch=0007;;
+    installed) series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE"; uses_lib=1
+               export PKG_CONFIG_PATH="";;
     nolib)     series="$DEVSTATE_REPO/Patches/qemu-$QEMU_RELEASE";;
     reference) series="$DEVSTATE_REPO/Patches/reference-$QEMU_RELEASE";;
     unpatched) series="";;
@@ -41,7 +47,7 @@ case "$variant" in
         [ "$QEMU_RELEASE" = 10.0 ] || die "$variant is a QEMU 10.0 series"
         compat_dir="$DEVSTATE_REPO/Tests/compat/${variant#compat-}"
         series="$compat_dir/series"; uses_lib=1;;
-    *) die "usage: [QEMU_RELEASE=10.0|10.2] $0 patched|nosteps|nolib|reference|unpatched|compat-0.1.0|compat-0.2.0";;
+    *) die "usage: [QEMU_RELEASE=10.0|10.2] $0 patched|nosteps|installed|nolib|reference|unpatched|compat-0.1.0|compat-0.2.0";;
 esac
 jobs="${DEVSTATE_QEMU_JOBS:-2}"
 name="$QEMU_RELEASE-$variant"
@@ -73,7 +79,7 @@ CONFIGURE_FLAGS=(
 # The series that carry the meson option (-Ddevstate) get it explicitly.
 if [ -n "$series" ] && grep -qs "option('devstate'" "${patches[@]}"; then
     case "$variant" in
-        patched|nosteps|compat-*) CONFIGURE_FLAGS+=(--enable-devstate);;
+        patched|nosteps|installed|compat-*) CONFIGURE_FLAGS+=(--enable-devstate);;
         nolib)            CONFIGURE_FLAGS+=(--disable-devstate);;
     esac
 elif [ "$variant" = nolib ]; then
@@ -85,7 +91,7 @@ dir_for() { echo "$BUILD_ROOT/$name-$1"; }
 # The pkg-config module a library-linking variant builds against.
 devstate_pc() {
     case "$variant" in
-        patched|nosteps)
+        patched|nosteps|installed)
             pkg-config --exists devstate ||
                 die "pkg-config module 'devstate' not found (PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-}); install the library first"
             pkg-config --path devstate;;
@@ -114,7 +120,7 @@ hash_input() {
     echo "variant=$variant qemu=$QEMU_DEB_VERSION flags=${CONFIGURE_FLAGS[*]}"
     sha256sum "$0" "$here/common.sh" ${patches[@]+"${patches[@]}"} | sed "s#  .*/#  #"
     case "$variant" in
-        patched|nosteps)
+        patched|nosteps|installed)
             local includedir
             includedir="$(pkg-config --variable=includedir devstate)"
             echo "devstate $(pkg-config --modversion devstate) $(pkg-config --cflags --libs devstate)"
@@ -123,13 +129,25 @@ hash_input() {
             sha256sum "$compat_dir"/include/devstate/*.h | sed "s#  .*/#  #";;
     esac
 }
-if [ "$variant" = patched ] || [ "$variant" = nosteps ]; then devstate_pc "" >/dev/null; fi
+case "$variant" in patched|nosteps|installed) devstate_pc "" >/dev/null;; esac
 key="$(hash_input | sha256sum | cut -c1-16)"
 dir="$(dir_for "$key")"
 binary="$dir/build/qemu-system-x86_64"
 
+# installed: the binary loads the system's library, whether just built or cached.
+check_installed_link() { # ldd output
+    [ "$variant" = installed ] || return 0
+    local libdir loaded
+    libdir="$(pkg-config --variable=libdir devstate)"
+    # ldd may name it by another path to the same file (/lib is /usr/lib on Debian 12).
+    loaded="$(sed -n 's/.*libdevstate\.so\.0 => \([^ ]*\).*/\1/p' <<<"$1")"
+    [ -n "$loaded" ] && [ "$(realpath "$loaded")" = "$(realpath "$libdir/libdevstate.so.0")" ] ||
+        die "$name binary does not load libdevstate.so.0 from $libdir: $1"
+}
+
 if [ -f "$dir/.complete" ] && [ -x "$binary" ]; then
     log "$name: cache hit ($dir)"
+    check_installed_link "$(ldd "$binary")"
     ln -sfn "$dir" "$BUILD_ROOT/$name"
     echo "$binary"
     exit 0
@@ -185,6 +203,7 @@ fi
 # grep that exits at the first match can kill ldd with SIGPIPE on a busy
 # host, and ldd then fails the check of a binary that is fine
 deps="$(ldd "$binary")" || die "$name: ldd $binary failed"
+check_installed_link "$deps"
 case "$uses_lib:$deps" in
     1:*libdevstate.so.0*) ;;
     1:*) die "$name binary does not link libdevstate";;
