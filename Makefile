@@ -121,7 +121,7 @@ install: install-lib install-cli
 install-lib: lib
 	install -d $(DESTDIR)$(INCLUDEDIR)/devstate $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 CShim/include/devstate/devstate.h CShim/include/devstate/qemu-hooks.h $(DESTDIR)$(INCLUDEDIR)/devstate/
-	install -m 644 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdevstate.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdevstate.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/

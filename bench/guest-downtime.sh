@@ -13,7 +13,7 @@ out=${2:-bench/guest-downtime.md}
 
 scripts/qemu/install-deps.sh >&2
 scripts/qemu/fetch-source.sh >/dev/null
-make --no-print-directory install PREFIX="$LIB_PREFIX" >/dev/null
+make --no-print-directory install-lib PREFIX="$LIB_PREFIX" >/dev/null
 export PKG_CONFIG_PATH="$LIB_PREFIX/lib/pkgconfig"
 steps=$(scripts/qemu/build.sh patched)
 nosteps=$(scripts/qemu/build.sh nosteps)

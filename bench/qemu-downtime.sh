@@ -12,7 +12,7 @@ out=${2:-bench/qemu-downtime.md}
 
 scripts/qemu/install-deps.sh >&2
 scripts/qemu/fetch-source.sh >/dev/null
-make --no-print-directory install PREFIX="$LIB_PREFIX" >/dev/null
+make --no-print-directory install-lib PREFIX="$LIB_PREFIX" >/dev/null
 export PKG_CONFIG_PATH="$LIB_PREFIX/lib/pkgconfig"
 unpatched=$(scripts/qemu/build.sh unpatched)
 reference=$(scripts/qemu/build.sh reference)

@@ -28,8 +28,11 @@ func listRecord(_ list: UInt32, _ name: CName?, instance: UInt32, start: Int64, 
     var errors = nameErrors(name)
     let model = listModel(list)
     if model == nil { errors.append(DEVSTATE_ERR_NO_LIST) }
-    // One DEVSTATE_ENTRY_* value, but not CHECKPOINT.
-    if !isEntryFlags(flags) || flags == DEVSTATE_ENTRY_CHECKPOINT { errors.append(DEVSTATE_ERR_FLAGS) }
+    // One DEVSTATE_ENTRY_* value, but not CHECKPOINT (devstate_qemu_checkpoint) nor STEP
+    // (devstate_qemu_step: a step has more than a name and a span).
+    if !isEntryFlags(flags) || flags == DEVSTATE_ENTRY_CHECKPOINT || flags == DEVSTATE_ENTRY_STEP {
+        errors.append(DEVSTATE_ERR_FLAGS)
+    }
     if let model, !model.accepts { errors.append(DEVSTATE_ERR_NO_RUN) }
     guard let model, errors.isEmpty else { return expectRefused(status, in: errors, what(), by: model) }
     model.reach()

@@ -17,7 +17,8 @@ struct Devstate: ParsableCommand {
         abstract: "Per-device downtime of QEMU live migrations, from stock QEMU trace logs or from query-migrate.",
         discussion: """
             With no arguments, `devstate report` renders the real QEMU 10.0 trace logs shipped \
-            under Tests/Fixtures/qemu-10.0 (pc and q35, source and destination); \
+            with it (pc and q35, source and destination; installed under \
+            share/devstate/fixtures/qemu-10.0, in a checkout under Tests/Fixtures/qemu-10.0); \
             `devstate report --release 10.2` those of QEMU 10.2.
             Capture your own with QEMU ≥ 8.2: -trace vmstate_downtime_save -trace \
             vmstate_downtime_load -trace vmstate_downtime_checkpoint -msg timestamp=on -D LOG; \

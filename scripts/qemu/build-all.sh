@@ -28,7 +28,7 @@ done
 
 install_library() {
     rm -rf "$LIB_PREFIX"
-    make -C "$DEVSTATE_REPO" --no-print-directory install PREFIX="$LIB_PREFIX" >/dev/null
+    make -C "$DEVSTATE_REPO" --no-print-directory install-lib PREFIX="$LIB_PREFIX" >/dev/null
     [ -f "$LIB_PREFIX/lib/pkgconfig/devstate.pc" ] || die "library install left no devstate.pc"
 }
 timed "library install" install_library
