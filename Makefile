@@ -39,8 +39,12 @@ LIB_OBJECTS := $(patsubst Sources/DeviceStateTimes/%,$(SCRATCH)/release/DeviceSt
 SHARED := $(BUILD)/lib/libdevstate.so.$(VERSION)
 STATIC := $(BUILD)/lib/libdevstate.a
 
-.PHONY: all lib cli deps deps-deb install install-lib install-cli stage report demo test check bench deb clean
+.PHONY: all lib cli deps deps-deb install install-lib install-cli stage report demo test check bench deb clean version
 all: lib cli
+
+# The release, read from the header once for the scripts too (scripts/deb/).
+version:
+	@echo $(VERSION)
 
 # Debian packages the build and the tests need; installed only when missing. libvirt-dev is the
 # CLI's (`devstate trace --domain`); it brings the client library only, no daemon.

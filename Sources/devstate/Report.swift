@@ -7,11 +7,6 @@ import DevstateModel
 import DevstateQMP
 import DevstateRender
 import FoundationEssentials
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// The QEMU release whose shipped trace logs (Tests/Fixtures/qemu-RELEASE) are rendered.
 enum FixtureRelease: String, ExpressibleByArgument, CaseIterable {
@@ -40,7 +35,8 @@ enum Fixture: String, ExpressibleByArgument, CaseIterable {
     /// (found from this file's path at compile time).
     static func directory(_ release: FixtureRelease) -> String {
         if let dir = ProcessInfo.processInfo.environment["DEVSTATE_FIXTURES"], !dir.isEmpty { return dir }
-        if let binary = executablePath() {
+        // The running binary, symbolic links resolved.
+        if let binary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             let installed = URL(fileURLWithPath: binary).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("share/devstate/fixtures/qemu-\(release.rawValue)").path
             if FileManager.default.fileExists(atPath: installed) { return installed }
@@ -48,14 +44,6 @@ enum Fixture: String, ExpressibleByArgument, CaseIterable {
         let here = URL(fileURLWithPath: #filePath)
         return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Tests/Fixtures/qemu-\(release.rawValue)").path
-    }
-
-    /// The running binary's path, symbolic links resolved (/proc/self/exe), or nil.
-    private static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBufferPointer { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

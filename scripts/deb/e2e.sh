@@ -22,9 +22,7 @@ rm -rf "$out" && mkdir -p "$out"
 deb=$root/build/deb
 packages=(libdevstate0 libdevstate-dev devstate)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-header=CShim/include/devstate/devstate.h
-part() { sed -n "s/^#define DEVSTATE_VERSION_$1 \([0-9]*\)$/\1/p" "$header"; }
-version="$(part MAJOR).$(part MINOR).$(part PATCH)"
+version=$(make -s --no-print-directory version)
 passed=0
 failed=0
 n=0
@@ -177,8 +175,9 @@ check "zsh and fish completions are where those shells look" \
 
 echo "== removal"
 check "apt-get purge removes the three packages" bash -c 'apt-get purge -y -q "$@"' _ "${packages[@]}"
+snapshot >"$out/files-after.txt"
 check "no file of the packages is left in /usr or /etc" bash -c '
-    left=$(comm -13 "$1" <(find /usr /etc -xdev -not -path "*/__pycache__*" 2>/dev/null | sort))
+    left=$(comm -13 "$1" "$2")
     [ -z "$left" ] || { echo "left behind:"; echo "$left"; exit 1; }
-    ! dpkg-query -W -f="\${Status} \${Package}\n" "${@:2}" 2>/dev/null | grep -v "not-installed"' _ "$before" "${packages[@]}"
+    ! dpkg-query -W -f="\${Status} \${Package}\n" "${@:3}" 2>/dev/null | grep -v "not-installed"' _ "$before" "$out/files-after.txt" "${packages[@]}"
 finish

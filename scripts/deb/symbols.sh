@@ -7,13 +7,11 @@
 #   scripts/deb/symbols.sh > debian/libdevstate0.symbols
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-header=CShim/include/devstate/devstate.h
-part() { sed -n "s/^#define DEVSTATE_VERSION_$1 \([0-9]*\)$/\1/p" "$header"; }
-version="$(part MAJOR).$(part MINOR).$(part PATCH)"
-abi="$(sed -n 's/^#define DEVSTATE_ABI_VERSION \([0-9]*\)$/\1/p' "$header")"
+version=$(make -s --no-print-directory version)
+soname=$(sed -n "s/.*soname='\([^']*\)'.*/\1/p" abi/libdevstate.abi | head -n 1)
 symbols() { grep -o "elf-symbol name='devstate_[A-Za-z0-9_]*'" "$1" | sed "s/.*name='//; s/'$//" | sort -u; }
 
-echo "libdevstate.so.$abi libdevstate0 #MINVER#"
+echo "$soname libdevstate0 #MINVER#"
 releases=$(ls abi/releases | sort -V)
 for s in $(symbols abi/libdevstate.abi); do
     first=$version
